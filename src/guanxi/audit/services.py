@@ -1,0 +1,70 @@
+"""audit.record(): the one way to write the audit log. Call it inside the same transaction
+as the change it describes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from django.db import models
+
+from guanxi.audit.context import current
+from guanxi.audit.models import AuditEvent
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe representation of a field value for the change log."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def record(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+    customer_id: int | None = None,
+    note: str = "",
+    object_type: str | None = None,
+) -> AuditEvent:
+    ctx = current()
+    if customer_id is None and obj is not None:
+        customer_id = getattr(obj, "customer_id", None)
+        if customer_id is None and obj._meta.label_lower == "customers.customer":
+            customer_id = obj.pk
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEvent.objects.create(
+        actor=actor if authenticated else None,
+        actor_name=(actor.display_name if authenticated else "")[:150],
+        action=action,
+        object_type=object_type or (obj._meta.label_lower if obj is not None else ""),
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        object_repr=(str(obj) if obj is not None else "")[:200],
+        customer_id=customer_id,
+        changes=_plain(changes or {}),
+        note=note[:500],
+        ip=ctx.ip,
+        source=ctx.source,
+    )
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for the fields whose value changed."""
+    return {
+        key: [_plain(before.get(key)), _plain(after.get(key))]
+        for key in after
+        if _plain(before.get(key)) != _plain(after.get(key))
+    }

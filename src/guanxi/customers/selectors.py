@@ -1,0 +1,168 @@
+"""Every read of the archive used outside this app. All start from visible_to(actor).
+
+Search (issue 2 level): Chinese substring of the customer name, credit code, customer
+phone, contact names and contact phones (LIKE/ILIKE). Issue 3 replaces the engine with
+FTS5/pg_trgm behind the same `customer_list(search=...)` signature.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from guanxi import policy
+from guanxi.core.china import mask_phone, normalise_credit_code
+from guanxi.core.errors import NotFound
+from guanxi.customers.models import Contact, ContactRelation, Customer
+from guanxi.org.scopes import VIEW
+
+SORTS = {
+    "updated": ["-updated_at", "-id"],
+    "-updated": ["updated_at", "id"],
+    "name": ["name", "id"],
+    "-name": ["-name", "-id"],
+    "created": ["-created_at", "-id"],
+    "-created": ["created_at", "id"],
+}
+
+
+def _is_mine(actor: Any) -> Case:
+    co_owned = Exists(Customer.co_owners.through.objects.filter(customer_id=OuterRef("pk"), user_id=actor.pk))
+    return Case(When(Q(owner_id=actor.pk) | Q(co_owned), then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def customer_list(
+    *,
+    actor: Any,
+    search: str = "",
+    customer_type: str = "",
+    region_id: int | None = None,
+    owner_id: int | None = None,
+    department_id: int | None = None,
+    tag_ids: list[int] | None = None,
+    sort: str = "updated",
+) -> QuerySet[Customer]:
+    """Live customers in the actor's scope, filtered, searched and sorted."""
+    customers = Customer.objects.visible_to(actor, VIEW).alive()
+    search = (search or "").strip()
+    if search:
+        customers = customers.filter(_search_q(search))
+    if customer_type:
+        customers = customers.filter(customer_type=customer_type)
+    if region_id:
+        customers = customers.filter(region_id=region_id)
+    if owner_id:
+        customers = customers.filter(owner_id=owner_id)
+    if department_id:
+        customers = customers.filter(department_id=department_id)
+    for tag_id in tag_ids or []:
+        customers = customers.filter(tags__id=tag_id)
+    return (
+        customers.select_related("owner", "department", "region", "industry")
+        .prefetch_related("tags")
+        .annotate(
+            is_mine=_is_mine(actor),
+            has_contacts=Exists(Contact.objects.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True)),
+        )
+        .order_by(*SORTS.get(sort, SORTS["updated"]))
+    )
+
+
+def _search_q(text: str) -> Q:
+    contact_match = Contact.objects.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True).filter(
+        Q(name__icontains=text) | Q(mobile__contains=text) | Q(phone__contains=text)
+    )
+    q = Q(name__icontains=text) | Q(phone__contains=text) | Q(Exists(contact_match))
+    code = normalise_credit_code(text)
+    if len(code) >= 4:
+        q |= Q(credit_code__contains=code)
+    return q
+
+
+def customer_get(*, actor: Any, pk: Any, action: str = VIEW, include_deleted: bool = False) -> Customer:
+    """One customer by id, through scope: missing and forbidden both raise NotFound."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    customers = Customer.objects.visible_to(actor, action)
+    if not include_deleted:
+        customers = customers.alive()
+    customer = (
+        customers.select_related("owner", "department", "region", "industry", "created_by")
+        .prefetch_related("tags", "co_owners")
+        .annotate(is_mine=_is_mine(actor))
+        .filter(pk=pk)
+        .first()
+    )
+    if customer is None:
+        raise NotFound()
+    return customer
+
+
+def customer_contacts(*, customer: Customer) -> QuerySet[Contact]:
+    """Contacts of a customer the caller already fetched through customer_get."""
+    return customer.contacts.filter(deleted_at__isnull=True).prefetch_related(
+        Prefetch("relations_out", queryset=ContactRelation.objects.select_related("target"))
+    )
+
+
+def contact_get(*, actor: Any, pk: Any, action: str = VIEW) -> Contact:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    contact = Contact.objects.visible_to(actor, action).alive().select_related("customer").filter(pk=pk).first()
+    if contact is None:
+        raise NotFound()
+    return contact
+
+
+def contact_list(*, actor: Any, customer_id: int | None = None, search: str = "") -> QuerySet[Contact]:
+    contacts = Contact.objects.visible_to(actor, VIEW).alive().select_related("customer")
+    if customer_id:
+        contacts = contacts.filter(customer_id=customer_id)
+    if search:
+        contacts = contacts.filter(Q(name__icontains=search) | Q(mobile__contains=search))
+    return contacts.order_by("customer_id", "-is_primary", "id")
+
+
+def recycle_bin(*, actor: Any) -> QuerySet[Customer]:
+    """Deleted customers in scope still inside the retention period (restorable)."""
+    keep_days = policy.get("customers.recycle_bin_days")
+    since = timezone.now() - dt.timedelta(days=keep_days)
+    return (
+        Customer.objects.visible_to(actor, VIEW)
+        .deleted()
+        .filter(deleted_at__gte=since, merged_into__isnull=True)
+        .select_related("owner", "deleted_by", "department")
+        .order_by("-deleted_at")
+    )
+
+
+def phones_visible(*, actor: Any, customer: Customer) -> bool:
+    """Phone numbers are shown in full only on the actor's own customers (or when the
+    company switches masking off: compliance.mask_phones)."""
+    if not policy.get("compliance.mask_phones"):
+        return True
+    mine = getattr(customer, "is_mine", None)
+    if mine is None:
+        mine = customer.owner_id == actor.pk or customer.co_owners.filter(pk=actor.pk).exists()
+    return bool(mine)
+
+
+def display_phone(value: str, *, visible: bool) -> str:
+    return value if visible else mask_phone(value)
+
+
+def export_limit(*, actor: Any) -> int:
+    """Largest number of rows the actor may export at once (customers.export_max_rows)."""
+    limits = policy.get("customers.export_max_rows")
+    if actor.is_superuser:
+        return max(limits.values())
+    codes = actor.role_codes()
+    own = [limits[code] for code in codes if code in limits]
+    return max(own) if own else limits["*"]
