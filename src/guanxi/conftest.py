@@ -1,7 +1,13 @@
 import pytest
+from django.conf import settings
 
 from guanxi.core.testing import DepartmentFactory, make_user
 from guanxi.policy.selectors import clear_cache
+
+
+def pytest_configure(config):
+    # Real hashing makes each test user cost ~0.3 s; security is not under test there.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -67,10 +67,10 @@ def make_user(*roles: str, department: Department | None = None, **kwargs: Any) 
     return UserFactory(roles=list(roles), **kwargs)
 
 
-def make_customer(owner: User, **data: Any) -> Any:
-    """A customer filed through the real service, as its owner would."""
+def make_customer(actor: User, /, **data: Any) -> Any:
+    """A customer filed through the real service by `actor` (the owner unless data says)."""
     from guanxi.customers.services import customer_create
 
     contacts = data.pop("contacts", None)
     data.setdefault("name", f"测试客户{next(_codes)}有限公司")
-    return customer_create(actor=owner, data=data, contacts=contacts)
+    return customer_create(actor=actor, data=data, contacts=contacts)
