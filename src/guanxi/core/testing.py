@@ -72,5 +72,7 @@ def make_customer(actor: User, /, **data: Any) -> Any:
     from guanxi.customers.services import customer_create
 
     contacts = data.pop("contacts", None)
+    tags = data.pop("tags", None)
+    co_owners = data.pop("co_owners", None)
     data.setdefault("name", f"测试客户{next(_codes)}有限公司")
-    return customer_create(actor=actor, data=data, contacts=contacts)
+    return customer_create(actor=actor, data=data, contacts=contacts, tags=tags, co_owners=co_owners)
