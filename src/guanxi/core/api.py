@@ -1,22 +1,42 @@
-"""REST plumbing shared by every app: structured errors and pagination.
+"""REST plumbing shared by every app: structured errors, pagination, permissions and the
+small input fields every endpoint needs.
 
 Every 4xx answer is {"code": str, "message": Chinese text, "detail": {...}} with field
 errors in detail keyed by field name.
+
+Object endpoints answer in a fixed order: 404 when the record is missing *or* outside the
+user's data scope, then 403 when the user may see it but not do the action, then 400 for
+bad input. So nobody learns whether a record they cannot see exists.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import IntegrityError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions as drf
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from guanxi.core.errors import DomainError
+from guanxi.core.errors import Conflict, DomainError
+
+logger = logging.getLogger(__name__)
+
+# Largest primary key the databases store (bigint): a larger id is a malformed request,
+# answered as a field error before any lookup.
+MAX_ID = 2**63 - 1
 
 _DRF_CODES = {
     drf.NotAuthenticated: ("not_authenticated", lambda: _("请先登录。")),
@@ -31,6 +51,12 @@ _DRF_CODES = {
 }
 
 
+class InvalidPage(DomainError):
+    code = "invalid_page"
+    http_status = 404
+    default_message = gettext_lazy("页码无效或超出范围。")
+
+
 def _flatten(detail: Any) -> Any:
     if isinstance(detail, dict):
         return {key: _flatten(value) for key, value in detail.items()}
@@ -40,6 +66,11 @@ def _flatten(detail: Any) -> Any:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, IntegrityError):
+        # Services check every rule first; a constraint that still fires is a race or a
+        # rule a service misses. Either way the client gets a conflict, never a 500.
+        logger.warning("integrity error answered as 409: %s", exc)
+        exc = Conflict()
     if isinstance(exc, DomainError):
         return Response(
             {"code": exc.code, "message": str(exc.message), "detail": _flatten(exc.detail)},
@@ -74,3 +105,141 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except drf.NotFound:
+            raise InvalidPage() from None
+
+
+class ActionPermission(BasePermission):
+    """Django permissions per viewset action, declared on the view:
+
+        action_permissions = {"list": ["customers.view_customer"], ...}
+
+    Collection actions are checked before anything else; detail actions only once the
+    object was fetched through scope (view.get_object), so 404 comes before 403.
+    An action missing from the map is refused.
+    """
+
+    def _allowed(self, request: Any, view: Any) -> bool:
+        required = getattr(view, "action_permissions", {}).get(view.action)
+        return required is not None and request.user.has_perms(required)
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if getattr(view, "detail", False):
+            return True
+        return self._allowed(request, view)
+
+    def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
+        return self._allowed(request, view)
+
+
+class ApiViewSetMixin:
+    """Put first in the bases of every viewset (`class X(ApiViewSetMixin, GenericViewSet)`;
+    DRF imports this module through its settings, so it cannot import the viewsets here).
+
+    JSON in and out, ActionPermission, records addressed by `id`.
+
+    Each action fetches through a scoped selector (no `queryset` here). Any text is
+    accepted as an id so that a malformed one gets the same structured 404 as a missing
+    one; the schema documents it as an integer (id_parameter). No browsable API and no
+    OPTIONS metadata: the documentation is /api/schema/ and /api/docs/."""
+
+    metadata_class = None
+    permission_classes = [ActionPermission]
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    lookup_field = "id"
+    lookup_value_regex = "[^/]+"
+    action_permissions: dict[str, list[str]] = {}
+
+
+class IdField(serializers.IntegerField):
+    """A primary key given by the client: a positive integer that fits the database."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+def _is_indexed(detail: Any) -> bool:
+    return isinstance(detail, dict) and all(isinstance(key, int) for key in detail)
+
+
+class AlignedListSerializer(serializers.ListSerializer):
+    """Nested item errors as a list aligned with the submitted items ({} for good ones),
+    the shape the services use (e.g. detail["contacts"] = [{}, {"mobile": [...]}])."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        try:
+            return super().to_internal_value(data)
+        except drf.ValidationError as exc:
+            if not _is_indexed(exc.detail):
+                raise
+            raise drf.ValidationError([exc.detail.get(i, {}) for i in range(len(data))]) from None
+
+
+class ListField(serializers.ListField):
+    """A list of plain values whose item errors read as one flat list of messages, like
+    the services' errors for such fields (detail["co_owners"] = ["…"])."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        try:
+            return super().to_internal_value(data)
+        except drf.ValidationError as exc:
+            if not _is_indexed(exc.detail):
+                raise
+            messages = [str(m) for errors in exc.detail.values() for m in errors]
+            raise drf.ValidationError(list(dict.fromkeys(messages))) from None
+
+
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related id resolved only among the records a selector lets the user see.
+
+    `selector(actor)` returns the visible queryset; unknown and invisible ids both give the
+    same field error.
+    """
+
+    def __init__(self, *, selector: Any, **kwargs: Any):
+        self.selector = selector
+        kwargs.setdefault("pk_field", IdField())
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> Any:
+        return self.selector(self.context["request"].user)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The shape of every error answer (documentation only)."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    detail = serializers.DictField()
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "提交的数据有误（detail 按字段列出错误）",
+    401: "未登录或令牌无效",
+    403: "没有执行此操作的权限",
+    404: "记录不存在或超出数据范围",
+    409: "与现有数据冲突",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses for the given error statuses, all in the {code, message, detail} shape."""
+    return {
+        status: OpenApiResponse(ErrorSerializer, description=_ERROR_DESCRIPTIONS[status])
+        for status in statuses
+    }
+
+
+def id_parameter(name: str = "id") -> OpenApiParameter:
+    """The record id in the path. The URL accepts any text so that a malformed id gets the
+    same structured 404 as a missing one; the schema documents it as an integer."""
+    return OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.PATH)

@@ -56,3 +56,8 @@ class Conflict(DomainError):
 class DuplicateCreditCode(Conflict):
     code = "duplicate_credit_code"
     default_message = _("该统一社会信用代码已被其他客户档案使用。")
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    default_message = _("用户名或密码错误。")

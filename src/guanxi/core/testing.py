@@ -76,3 +76,15 @@ def make_customer(actor: User, /, **data: Any) -> Any:
     co_owners = data.pop("co_owners", None)
     data.setdefault("name", f"测试客户{next(_codes)}有限公司")
     return customer_create(actor=actor, data=data, contacts=contacts, tags=tags, co_owners=co_owners)
+
+
+def api_client(user: User | None = None) -> Any:
+    """A DRF test client, authenticated with the user's API token when a user is given."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if user is not None:
+        token, _created = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client

@@ -135,6 +135,22 @@ def _resolve_foreign_keys(data: dict[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
+_NULLABLE = {*_FK_MODELS, "registered_capital", "first_contact_on"}
+
+
+def _clean_input(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Keep archive fields only, resolve foreign keys, turn None into "" for text fields.
+    Keys whose foreign key could not be resolved are dropped and reported as errors."""
+    data = {k: v for k, v in data.items() if k in CUSTOMER_FIELDS}
+    errors = _resolve_foreign_keys(data)
+    cleaned = {
+        key: ("" if value is None and key not in _NULLABLE else value)
+        for key, value in data.items()
+        if key not in errors
+    }
+    return cleaned, errors
+
+
 def _check_customer(actor: Any, customer: Customer) -> None:
     """All business validation of an unsaved customer state; raises ValidationFailed."""
     errors: dict[str, list[str]] = {}
@@ -220,14 +236,12 @@ def customer_create(
     """File a new customer (建档). The owner defaults to the actor and the branch to the
     owner's department; the actor must be able to see the result."""
     _require(actor, "customers.add_customer")
-    data = {k: v for k, v in data.items() if k in CUSTOMER_FIELDS}
-    errors = _resolve_foreign_keys(data)
-    data.setdefault("owner", actor)
+    data, errors = _clean_input(data)
     if data.get("owner") is None:
         data["owner"] = actor
     if not data.get("department"):
-        data["department"] = data["owner"].department if data.get("owner") else None
-    customer = Customer(created_by=actor, **{k: ("" if v is None and k not in _FK_MODELS and k not in {"registered_capital", "first_contact_on"} else v) for k, v in data.items()})
+        data["department"] = data["owner"].department
+    customer = Customer(created_by=actor, **data)
     if customer.department_id is None and "department" not in errors:
         errors["department"] = [_("请选择分支机构（负责人未设置部门）。")]
     contact_objs = [Contact(**{k: v for k, v in c.items() if k in CONTACT_FIELDS}) for c in contacts or []]
@@ -269,13 +283,8 @@ def customer_update(
     _require(actor, "customers.change_customer")
     customer = _locked_customer(actor, customer_id)
     before = {**_snapshot(customer), **_m2m_snapshot(customer)}
-    data = {k: v for k, v in data.items() if k in CUSTOMER_FIELDS}
-    errors = _resolve_foreign_keys(data)
+    data, errors = _clean_input(data)
     for key, value in data.items():
-        if key in errors:
-            continue
-        if value is None and key not in _FK_MODELS and key not in {"registered_capital", "first_contact_on"}:
-            value = ""
         setattr(customer, key, value)
     if customer.owner_id is None:
         errors.setdefault("owner", [_("请选择负责人。")])
@@ -549,3 +558,39 @@ def attachment_delete(*, actor: Any, attachment_id: int) -> None:
 def attachment_download_record(*, actor: Any, attachment: Attachment) -> None:
     """Downloads of documents are audited (the view fetched it through scope)."""
     audit.record(actor=actor, action="attachment.downloaded", obj=attachment)
+
+
+# --- audited reads (STYLE §7: views and exports of personal data are audited) ---------------
+def customer_view_record(*, actor: Any, customer: Customer) -> None:
+    """Each opening of a customer's 360 page is audited. The page fetched the customer
+    through scope (customer_get); the event is not part of the customer's history."""
+    audit.record(actor=actor, action="customer.viewed", obj=customer)
+
+
+@transaction.atomic
+def customer_export_record(*, actor: Any, count: int, filters: dict[str, Any]) -> None:
+    """Exports are limited and traceable. Policy: customers.export_max_rows (per role).
+
+    Refuses (rather than truncates) an export larger than the actor's limit."""
+    from guanxi.customers.selectors import export_limit
+
+    _require(actor, "customers.export_customer")
+    limit = export_limit(actor=actor)
+    if count > limit:
+        raise ValidationFailed(
+            _(
+                "符合条件的客户共 %(count)s 条，超过您单次导出的上限 %(limit)s 条，"
+                "请缩小筛选范围后再导出。"
+            )
+            % {"count": count, "limit": limit}
+        )
+    used = {key: value for key, value in filters.items() if value not in (None, "", [])}
+    summary = "，".join(f"{key}={value}" for key, value in used.items()) or _("无")
+    audit.record(
+        actor=actor,
+        action="customer.exported",
+        object_type="customers.customer",
+        changes={"count": [None, count], "filters": [None, used]},
+        note=_("导出 %(count)s 条客户记录；筛选条件：%(filters)s")
+        % {"count": count, "filters": summary},
+    )

@@ -50,6 +50,13 @@ def department_update(*, actor: Any, department: Department, **fields: Any) -> D
             if ancestor.pk == department.pk:
                 raise ValidationFailed(detail={"parent": [_("上级部门不能是自己或自己的下级。")]})
             ancestor = ancestor.parent
+    name = (fields.get("name", department.name) or "").strip()
+    if "name" in fields:
+        if not name:
+            raise ValidationFailed(detail={"name": [_("请填写部门名称。")]})
+        fields["name"] = name
+    if Department.objects.filter(parent=parent, name=name).exclude(pk=department.pk).exists():
+        raise ValidationFailed(detail={"name": [_("同一上级下已有同名部门。")]})
     before = {key: getattr(department, key) for key in fields}
     for key, value in fields.items():
         setattr(department, key, value)
@@ -123,3 +130,13 @@ def user_update(*, actor: Any, user: User, roles: list[str] | None = None, passw
             changes["roles"] = [old, sorted(roles)]
     audit.record(actor=actor, action="user.updated", obj=user, changes=changes)
     return user
+
+
+def auth_token_issue(*, user: User) -> str:
+    """The user's API token (created on first use). Called after a successful login."""
+    from rest_framework.authtoken.models import Token
+
+    token, created = Token.objects.get_or_create(user=user)
+    if created:
+        audit.record(actor=user, action="user.token_issued", obj=user)
+    return token.key

@@ -1,0 +1,1 @@
+"""REST API of the customer archive (serializers for shapes, views for endpoints)."""

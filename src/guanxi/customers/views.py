@@ -1,0 +1,562 @@
+"""Customer archive pages: list/search/export, the 360 page, forms, recycle bin.
+
+Views parse input, call one selector or service, and render. Every fetch by id goes
+through customers.selectors (scope): out of scope answers 404, exactly like missing.
+Action permissions are Django permissions checked here; the services check them again.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from guanxi import policy
+from guanxi.audit.selectors import customer_history
+from guanxi.core.errors import DomainError, NotFound
+from guanxi.core.errors import PermissionDenied as DomainPermissionDenied
+from guanxi.customers import selectors, services
+from guanxi.customers.completeness import Completeness, completeness, filing_deadline
+from guanxi.customers.forms import (
+    AttachmentForm,
+    ContactForm,
+    CustomerCreateForm,
+    CustomerFilterForm,
+    CustomerForm,
+    DeleteForm,
+    RelationForm,
+    SpecialDateForm,
+    show_domain_error,
+)
+from guanxi.customers.models import Contact, Customer
+from guanxi.org.scopes import CHANGE, VIEW
+from guanxi.policy.selectors import choices as policy_choices
+from guanxi.policy.selectors import label_for as policy_label
+
+PAGE_SIZE = 50
+HISTORY_LIMIT = 200
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _customer(actor: Any, pk: Any, action: str = VIEW) -> Customer:
+    try:
+        return selectors.customer_get(actor=actor, pk=pk, action=action)
+    except NotFound:
+        raise Http404(_("记录不存在或您无权访问。")) from None
+
+
+def _contact(actor: Any, pk: Any, action: str = VIEW) -> Contact:
+    try:
+        return selectors.contact_get(actor=actor, pk=pk, action=action)
+    except NotFound:
+        raise Http404(_("记录不存在或您无权访问。")) from None
+
+
+def _can_change(actor: Any, customer: Customer) -> bool:
+    if not actor.has_perm("customers.change_customer"):
+        return False
+    try:
+        selectors.customer_get(actor=actor, pk=customer.pk, action=CHANGE)
+    except NotFound:
+        return False
+    return True
+
+
+def _action_failed(request: HttpRequest, exc: DomainError) -> None:
+    """A service refused a one-click action: 404/403 as such, otherwise a message."""
+    if isinstance(exc, NotFound):
+        raise Http404(str(exc.message)) from exc
+    if isinstance(exc, DomainPermissionDenied):
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+    details = [
+        str(m)
+        for msgs in exc.detail.values()
+        if isinstance(msgs, list)
+        for m in msgs
+        if isinstance(m, str)
+    ]
+    messages.error(request, " ".join([str(exc.message), *details]))
+
+
+def _type_labels() -> dict[str, str]:
+    return dict(policy_choices("customers.types"))
+
+
+def _required_fields() -> set[str]:
+    """Fields the policy marks ※ (customers.required_fields), as form field names."""
+    required = set(policy.get("customers.required_fields"))
+    if "contacts" in required:
+        required.add(f"{CustomerCreateForm.CONTACT_PREFIX}name")
+    return required
+
+
+@dataclass
+class Row:
+    """One line of the list or the export, with masking already decided."""
+
+    customer: Customer
+    type_label: str
+    completeness: Completeness
+    contact: Contact | None
+    contact_phone: str
+    phones_visible: bool
+
+
+def _filtered(actor: Any, filters: CustomerFilterForm) -> Any:
+    live_contacts = Contact.objects.filter(deleted_at__isnull=True).order_by("-is_primary", "id")
+    return selectors.customer_list(actor=actor, **filters.selector_kwargs()).prefetch_related(
+        Prefetch("contacts", queryset=live_contacts, to_attr="live_contacts")
+    )
+
+
+def _rows(actor: Any, customers: Any) -> list[Row]:
+    labels = _type_labels()
+    rows = []
+    for customer in customers:
+        visible = selectors.phones_visible(actor=actor, customer=customer)
+        contact = customer.live_contacts[0] if customer.live_contacts else None
+        number = (contact.mobile or contact.phone) if contact else customer.phone
+        rows.append(
+            Row(
+                customer=customer,
+                type_label=labels.get(customer.customer_type, customer.customer_type),
+                completeness=completeness(customer, has_contacts=customer.has_contacts),
+                contact=contact,
+                contact_phone=selectors.display_phone(number, visible=visible) if number else "",
+                phones_visible=visible,
+            )
+        )
+    return rows
+
+
+# --- list, search, export --------------------------------------------------------------------
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_list(request: HttpRequest) -> HttpResponse:
+    filters = CustomerFilterForm(request.GET, actor=request.user)
+    page = Paginator(_filtered(request.user, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "filters": filters,
+        "page": page,
+        "rows": _rows(request.user, page.object_list),
+        "sort": filters.selector_kwargs()["sort"],
+    }
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "customers/_list_results.html" if partial else "customers/list.html"
+    return render(request, template, context)
+
+
+def _cell(value: Any) -> str:
+    """Excel must not evaluate a cell as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@login_required
+@permission_required("customers.export_customer", raise_exception=True)
+def customer_export(request: HttpRequest) -> HttpResponse:
+    """CSV of the filtered list, UTF-8 with BOM (Excel), within customers.export_max_rows."""
+    filters = CustomerFilterForm(request.GET, actor=request.user)
+    customers = _filtered(request.user, filters)
+    count = customers.count()
+    try:
+        services.customer_export_record(actor=request.user, count=count, filters=filters.summary())
+    except DomainError as exc:
+        _action_failed(request, exc)
+        query = request.GET.copy()
+        query.pop("page", None)
+        return redirect(f"{reverse('customer_list')}?{query.urlencode()}")
+    filename = _("客户列表") + f"-{timezone.localdate():%Y%m%d}.csv"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(
+        [_("序号"), _("客户"), _("统一社会信用代码"), _("客户类型"), _("分支机构"),
+         _("主要负责人"), _("联系人"), _("联系方式"), _("标签")]
+    )  # fmt: skip
+    for number, row in enumerate(_rows(request.user, customers[:count]), start=1):
+        customer = row.customer
+        writer.writerow(
+            [
+                number,
+                _cell(customer.name),
+                _cell(customer.credit_code),
+                _cell(row.type_label),
+                _cell(customer.department.name),
+                _cell(customer.owner.display_name),
+                _cell(row.contact.name if row.contact else ""),
+                _cell(row.contact_phone),
+                _cell("、".join(tag.name for tag in customer.tags.all())),
+            ]
+        )
+    return response
+
+
+# --- create, edit, delete, restore -----------------------------------------------------------
+@login_required
+@permission_required("customers.add_customer", raise_exception=True)
+def customer_create(request: HttpRequest) -> HttpResponse:
+    form = CustomerCreateForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_create(
+                actor=request.user,
+                data=form.service_data(),
+                contacts=form.first_contacts(),
+                tags=form.tag_names(),
+                co_owners=form.co_owner_list(),
+            )
+        except DomainError as exc:
+            show_domain_error(form, exc, prefixes={"contacts": CustomerCreateForm.CONTACT_PREFIX})
+        else:
+            messages.success(request, _("客户档案“%(name)s”已建立。") % {"name": customer.name})
+            return redirect("customer_detail", pk=customer.pk)
+    return render(
+        request,
+        "customers/form.html",
+        {"form": form, "customer": None, "required_fields": _required_fields()},
+    )
+
+
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request.user, pk, CHANGE)
+    masked = not selectors.phones_visible(actor=request.user, customer=customer)
+    form = CustomerForm(
+        request.POST or None, instance=customer, actor=request.user, mask_phones=masked
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_update(
+                actor=request.user,
+                customer_id=customer.pk,
+                data=form.service_data(),
+                tags=form.tag_names(),
+                co_owners=form.co_owner_list(),
+            )
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            messages.success(request, _("客户档案已保存。"))
+            return redirect("customer_detail", pk=customer.pk)
+    return render(
+        request,
+        "customers/form.html",
+        {"form": form, "customer": customer, "required_fields": _required_fields()},
+    )
+
+
+@login_required
+@permission_required("customers.delete_customer", raise_exception=True)
+def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request.user, pk, CHANGE)
+    form = DeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_delete(
+                actor=request.user, customer_id=customer.pk, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("客户档案“%(name)s”已移入回收站，可在保留期内恢复。") % {"name": customer.name},
+            )
+            return redirect("customer_list")
+    return render(request, "customers/confirm_delete.html", {"form": form, "customer": customer})
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def recycle_bin(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.recycle_bin(actor=request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "customers/recycle_bin.html", {"page": page})
+
+
+@login_required
+@permission_required("customers.restore_customer", raise_exception=True)
+@require_POST
+def customer_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        customer = services.customer_restore(actor=request.user, customer_id=pk)
+    except DomainError as exc:
+        _action_failed(request, exc)
+        return redirect("recycle_bin")
+    messages.success(request, _("客户档案“%(name)s”已恢复。") % {"name": customer.name})
+    return redirect("customer_detail", pk=customer.pk)
+
+
+# --- the 360 page ----------------------------------------------------------------------------
+def _detail_context(request: HttpRequest, customer: Customer, **forms: Any) -> dict[str, Any]:
+    actor = request.user
+    contacts = list(selectors.customer_contacts(customer=customer))
+    live_ids = {contact.pk for contact in contacts}
+    relations = [
+        relation
+        for contact in contacts
+        for relation in contact.relations_out.all()
+        if relation.target_id in live_ids
+    ]
+    can_change = _can_change(actor, customer)
+    context = {
+        "customer": customer,
+        "type_label": _type_labels().get(customer.customer_type, customer.customer_type),
+        "status_label": policy_label("cooperation.ladder", customer.cooperation_status),
+        "grade_label": policy_label("grading.bands", customer.grade),
+        "credit_label": policy_label("credit.levels", customer.credit_level),
+        "completeness": completeness(customer, has_contacts=bool(contacts)),
+        "deadline": filing_deadline(customer),
+        "phones_visible": selectors.phones_visible(actor=actor, customer=customer),
+        "contacts": contacts,
+        "relations": relations,
+        "special_dates": customer.special_dates.filter(
+            Q(contact__isnull=True) | Q(contact__deleted_at__isnull=True)
+        )
+        .select_related("contact")
+        .order_by("date"),
+        "attachments": customer.attachments.filter(deleted_at__isnull=True).select_related(
+            "uploaded_by"
+        ),
+        "history": customer_history(customer_id=customer.pk)[:HISTORY_LIMIT],
+        "history_limit": HISTORY_LIMIT,
+        "can_change": can_change,
+        "can_delete": can_change and actor.has_perm("customers.delete_customer"),
+    }
+    if can_change:
+        choices = selectors.customer_contacts(customer=customer)
+        context["relation_form"] = forms.get("relation_form") or RelationForm(contacts=choices)
+        context["special_date_form"] = forms.get("special_date_form") or SpecialDateForm(
+            contacts=choices
+        )
+        context["attachment_form"] = forms.get("attachment_form") or AttachmentForm()
+    context["open_form"] = next(iter(forms), "")
+    return context
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request.user, pk)
+    services.customer_view_record(actor=request.user, customer=customer)
+    return render(request, "customers/detail.html", _detail_context(request, customer))
+
+
+def _detail_with_errors(request: HttpRequest, customer: Customer, **forms: Any) -> HttpResponse:
+    return render(request, "customers/detail.html", _detail_context(request, customer, **forms))
+
+
+def _to_detail(customer_id: int, anchor: str) -> HttpResponse:
+    return redirect(reverse("customer_detail", kwargs={"pk": customer_id}) + f"#{anchor}")
+
+
+# --- contacts --------------------------------------------------------------------------------
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request.user, pk, CHANGE)
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.contact_create(
+                actor=request.user, customer_id=customer.pk, data=form.service_data()
+            )
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            messages.success(request, _("联系人“%(name)s”已添加。") % {"name": contact.name})
+            return _to_detail(customer.pk, "contacts")
+    return render(
+        request,
+        "customers/contact_form.html",
+        {"form": form, "customer": customer, "contact": None},
+    )
+
+
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _contact(request.user, pk, CHANGE)
+    customer = contact.customer
+    masked = not selectors.phones_visible(actor=request.user, customer=customer)
+    form = ContactForm(request.POST or None, instance=contact, mask_phones=masked)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_update(
+                actor=request.user, contact_id=contact.pk, data=form.service_data()
+            )
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            messages.success(request, _("联系人已保存。"))
+            return _to_detail(customer.pk, "contacts")
+    return render(
+        request,
+        "customers/contact_form.html",
+        {"form": form, "customer": customer, "contact": contact},
+    )
+
+
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+@require_POST
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _contact(request.user, pk, CHANGE)
+    try:
+        services.contact_delete(actor=request.user, contact_id=contact.pk)
+    except DomainError as exc:
+        _action_failed(request, exc)
+    else:
+        messages.success(request, _("联系人“%(name)s”已删除。") % {"name": contact.name})
+    return _to_detail(contact.customer_id, "contacts")
+
+
+# --- relationship circle ---------------------------------------------------------------------
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+@require_POST
+def relation_create(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request.user, pk, CHANGE)
+    form = RelationForm(request.POST, contacts=selectors.customer_contacts(customer=customer))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.contact_relation_create(
+                actor=request.user,
+                source_id=data["source"].pk,
+                target_id=data["target"].pk,
+                kind=data["kind"],
+                strength=data["strength"],
+                note=data["note"],
+            )
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            messages.success(request, _("联系人关系已添加。"))
+            return _to_detail(customer.pk, "relations")
+    return _detail_with_errors(request, customer, relation_form=form)
+
+
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+@require_POST
+def relation_delete(request: HttpRequest, pk: int, relation_pk: int) -> HttpResponse:
+    customer = _customer(request.user, pk, CHANGE)
+    if not customer.contact_relations.filter(pk=relation_pk).exists():
+        raise Http404(_("记录不存在或您无权访问。"))
+    try:
+        services.contact_relation_delete(actor=request.user, relation_id=relation_pk)
+    except DomainError as exc:
+        _action_failed(request, exc)
+    else:
+        messages.success(request, _("联系人关系已删除。"))
+    return _to_detail(customer.pk, "relations")
+
+
+# --- special dates ---------------------------------------------------------------------------
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+@require_POST
+def special_date_create(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request.user, pk, CHANGE)
+    form = SpecialDateForm(request.POST, contacts=selectors.customer_contacts(customer=customer))
+    if form.is_valid():
+        try:
+            services.special_date_create(
+                actor=request.user, customer_id=customer.pk, data=form.service_data()
+            )
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            messages.success(request, _("特殊日期已添加。"))
+            return _to_detail(customer.pk, "special-dates")
+    return _detail_with_errors(request, customer, special_date_form=form)
+
+
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+@require_POST
+def special_date_delete(request: HttpRequest, pk: int, date_pk: int) -> HttpResponse:
+    customer = _customer(request.user, pk, CHANGE)
+    if not customer.special_dates.filter(pk=date_pk).exists():
+        raise Http404(_("记录不存在或您无权访问。"))
+    try:
+        services.special_date_delete(actor=request.user, special_date_id=date_pk)
+    except DomainError as exc:
+        _action_failed(request, exc)
+    else:
+        messages.success(request, _("特殊日期已删除。"))
+    return _to_detail(customer.pk, "special-dates")
+
+
+# --- attachments -----------------------------------------------------------------------------
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+@require_POST
+def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request.user, pk, CHANGE)
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            attachment = services.attachment_add(
+                actor=request.user,
+                customer_id=customer.pk,
+                file=form.cleaned_data["file"],
+                kind=form.cleaned_data["kind"],
+                secrecy_level=form.cleaned_data["secrecy_level"],
+            )
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            messages.success(request, _("附件“%(name)s”已上传。") % {"name": attachment.name})
+            return _to_detail(customer.pk, "attachments")
+    return _detail_with_errors(request, customer, attachment_form=form)
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def attachment_download(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
+    """Documents are served only through scope and audited; never from MEDIA_URL."""
+    customer = _customer(request.user, pk)
+    attachment = customer.attachments.filter(pk=attachment_pk, deleted_at__isnull=True).first()
+    if attachment is None:
+        raise Http404(_("记录不存在或您无权访问。"))
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("附件文件已丢失，请联系档案管理员。")) from None
+    services.attachment_download_record(actor=request.user, attachment=attachment)
+    return FileResponse(handle, as_attachment=True, filename=attachment.name)
+
+
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+@require_POST
+def attachment_delete(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
+    customer = _customer(request.user, pk, CHANGE)
+    if not customer.attachments.filter(pk=attachment_pk, deleted_at__isnull=True).exists():
+        raise Http404(_("记录不存在或您无权访问。"))
+    try:
+        services.attachment_delete(actor=request.user, attachment_id=attachment_pk)
+    except DomainError as exc:
+        _action_failed(request, exc)
+    else:
+        messages.success(request, _("附件已删除。"))
+    return _to_detail(customer.pk, "attachments")
