@@ -7,89 +7,19 @@ contacts' birthdays in the coming days. Everything starts from the data scope.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from guanxi.customers.completeness import completeness
-from guanxi.customers.models import Contact, SpecialDate
-from guanxi.customers.selectors import customer_list
+from guanxi.customers.selectors import customer_list, special_dates_upcoming
 
 UPCOMING_DAYS = 30
 RECENT_COUNT = 10
 INCOMPLETE_SHOWN = 8
-
-
-@dataclass(frozen=True)
-class Upcoming:
-    on: dt.date
-    days: int
-    kind: str
-    customer: Any
-    contact_name: str
-    note: str
-
-
-def _next_occurrence(day: dt.date, *, recurring: bool, today: dt.date) -> dt.date | None:
-    """The next date on or after today (29 February falls on the 28th in other years)."""
-    if not recurring:
-        return day if day >= today else None
-    for year in (today.year, today.year + 1):
-        try:
-            candidate = day.replace(year=year)
-        except ValueError:
-            candidate = dt.date(year, 2, 28)
-        if candidate >= today:
-            return candidate
-    return None
-
-
-def _upcoming(actor: Any, today: dt.date) -> list[Upcoming]:
-    """Special dates and contact birthdays of my own customers in the next days."""
-    mine = Q(customer__owner=actor) | Q(customer__co_owners=actor)
-    horizon = today + dt.timedelta(days=UPCOMING_DAYS)
-    found: dict[tuple[Any, ...], Upcoming] = {}
-    dates = (
-        SpecialDate.objects.visible_to(actor)
-        .alive()
-        .filter(mine)
-        .filter(Q(contact__isnull=True) | Q(contact__deleted_at__isnull=True))
-        .select_related("customer", "contact")
-        .distinct()
-    )
-    for item in dates:
-        on = _next_occurrence(item.date, recurring=item.recurring, today=today)
-        if on is None or on > horizon:
-            continue
-        key = (item.customer_id, item.contact_id, item.kind, on)
-        found[key] = Upcoming(
-            on, (on - today).days, item.get_kind_display(), item.customer,
-            item.contact.name if item.contact else "", item.note,
-        )  # fmt: skip
-    birthdays = (
-        Contact.objects.visible_to(actor)
-        .alive()
-        .filter(mine, birthday__isnull=False)
-        .select_related("customer")
-        .distinct()
-    )
-    for contact in birthdays:
-        on = _next_occurrence(contact.birthday, recurring=True, today=today)
-        if on is None or on > horizon:
-            continue
-        key = (contact.customer_id, contact.pk, SpecialDate.Kind.BIRTHDAY, on)
-        found.setdefault(
-            key,
-            Upcoming(on, (on - today).days, _("生日"), contact.customer, contact.name, ""),
-        )
-    return sorted(found.values(), key=lambda item: (item.on, item.customer.name))
 
 
 @login_required
@@ -107,7 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
         incomplete = sorted(
             (pair for pair in scored if pair[1].score < 100), key=lambda pair: pair[1].score
         )
-        upcoming = _upcoming(actor, today)
+        upcoming = special_dates_upcoming(actor=actor, today=today, days=UPCOMING_DAYS)
         context.update(
             {
                 "today": today,

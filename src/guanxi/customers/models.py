@@ -174,6 +174,7 @@ class Customer(ScopedModel, TimeStampedModel):
             ("export_customer", _("导出客户数据")),
             ("restore_customer", _("从回收站恢复客户")),
             ("override_credit_code", _("保留校验未通过的统一社会信用代码")),
+            ("view_top_secret", _("查阅绝密附件")),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -8,15 +8,26 @@ FTS5/pg_trgm behind the same `customer_list(search=...)` signature.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from guanxi import policy
 from guanxi.core.china import mask_phone, normalise_credit_code
 from guanxi.core.errors import NotFound
-from guanxi.customers.models import Contact, ContactRelation, Customer
+from guanxi.customers.models import Contact, ContactRelation, Customer, SpecialDate
 from guanxi.org.scopes import VIEW
 
 SORTS = {
@@ -30,8 +41,14 @@ SORTS = {
 
 
 def _is_mine(actor: Any) -> Case:
-    co_owned = Exists(Customer.co_owners.through.objects.filter(customer_id=OuterRef("pk"), user_id=actor.pk))
-    return Case(When(Q(owner_id=actor.pk) | Q(co_owned), then=Value(True)), default=Value(False), output_field=BooleanField())
+    co_owned = Exists(
+        Customer.co_owners.through.objects.filter(customer_id=OuterRef("pk"), user_id=actor.pk)
+    )
+    return Case(
+        When(Q(owner_id=actor.pk) | Q(co_owned), then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
 
 
 def customer_list(
@@ -65,16 +82,18 @@ def customer_list(
         .prefetch_related("tags")
         .annotate(
             is_mine=_is_mine(actor),
-            has_contacts=Exists(Contact.objects.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True)),
+            has_contacts=Exists(
+                Contact.objects.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True)
+            ),
         )
         .order_by(*SORTS.get(sort, SORTS["updated"]))
     )
 
 
 def _search_q(text: str) -> Q:
-    contact_match = Contact.objects.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True).filter(
-        Q(name__icontains=text) | Q(mobile__contains=text) | Q(phone__contains=text)
-    )
+    contact_match = Contact.objects.filter(
+        customer_id=OuterRef("pk"), deleted_at__isnull=True
+    ).filter(Q(name__icontains=text) | Q(mobile__contains=text) | Q(phone__contains=text))
     q = Q(name__icontains=text) | Q(phone__contains=text) | Q(Exists(contact_match))
     code = normalise_credit_code(text)
     if len(code) >= 4:
@@ -82,7 +101,9 @@ def _search_q(text: str) -> Q:
     return q
 
 
-def customer_get(*, actor: Any, pk: Any, action: str = VIEW, include_deleted: bool = False) -> Customer:
+def customer_get(
+    *, actor: Any, pk: Any, action: str = VIEW, include_deleted: bool = False
+) -> Customer:
     """One customer by id, through scope: missing and forbidden both raise NotFound."""
     try:
         pk = int(pk)
@@ -120,14 +141,26 @@ def contact_get(*, actor: Any, pk: Any, action: str = VIEW) -> Contact:
         pk = int(pk)
     except (TypeError, ValueError):
         raise NotFound() from None
-    contact = Contact.objects.visible_to(actor, action).alive().prefetch_related(_customer_with_is_mine(actor)).filter(pk=pk).first()
+    contact = (
+        Contact.objects.visible_to(actor, action)
+        .alive()
+        .prefetch_related(_customer_with_is_mine(actor))
+        .filter(pk=pk)
+        .first()
+    )
     if contact is None:
         raise NotFound()
     return contact
 
 
-def contact_list(*, actor: Any, customer_id: int | None = None, search: str = "") -> QuerySet[Contact]:
-    contacts = Contact.objects.visible_to(actor, VIEW).alive().prefetch_related(_customer_with_is_mine(actor))
+def contact_list(
+    *, actor: Any, customer_id: int | None = None, search: str = ""
+) -> QuerySet[Contact]:
+    contacts = (
+        Contact.objects.visible_to(actor, VIEW)
+        .alive()
+        .prefetch_related(_customer_with_is_mine(actor))
+    )
     if customer_id:
         contacts = contacts.filter(customer_id=customer_id)
     if search:
@@ -171,3 +204,75 @@ def export_limit(*, actor: Any) -> int:
     codes = actor.role_codes()
     own = [limits[code] for code in codes if code in limits]
     return max(own) if own else limits["*"]
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    on: dt.date
+    days: int
+    kind: str
+    customer: Any
+    contact_name: str
+    note: str
+
+
+def next_occurrence(day: dt.date, *, recurring: bool, today: dt.date) -> dt.date | None:
+    """The next date on or after today (29 February falls on the 28th in other years)."""
+    if not recurring:
+        return day if day >= today else None
+    for year in (today.year, today.year + 1):
+        try:
+            candidate = day.replace(year=year)
+        except ValueError:
+            candidate = dt.date(year, 2, 28)
+        if candidate >= today:
+            return candidate
+    return None
+
+
+def special_dates_upcoming(*, actor: Any, today: dt.date, days: int) -> list[Upcoming]:
+    """Special dates and contact birthdays of the actor's own customers in the next `days`."""
+    mine = Q(customer__owner=actor) | Q(customer__co_owners=actor)
+    horizon = today + dt.timedelta(days=days)
+    found: dict[tuple[Any, ...], Upcoming] = {}
+    dates = (
+        SpecialDate.objects.visible_to(actor)
+        .alive()
+        .filter(mine)
+        .filter(Q(contact__isnull=True) | Q(contact__deleted_at__isnull=True))
+        .select_related("customer", "contact")
+        .distinct()
+    )
+    for item in dates:
+        on = next_occurrence(item.date, recurring=item.recurring, today=today)
+        if on is None or on > horizon:
+            continue
+        key = (item.customer_id, item.contact_id, item.kind, on)
+        found[key] = Upcoming(
+            on, (on - today).days, item.get_kind_display(), item.customer,
+            item.contact.name if item.contact else "", item.note,
+        )  # fmt: skip
+    birthdays = (
+        Contact.objects.visible_to(actor)
+        .alive()
+        .filter(mine, birthday__isnull=False)
+        .select_related("customer")
+        .distinct()
+    )
+    for contact in birthdays:
+        on = next_occurrence(contact.birthday, recurring=True, today=today)
+        if on is None or on > horizon:
+            continue
+        key = (contact.customer_id, contact.pk, SpecialDate.Kind.BIRTHDAY, on)
+        found.setdefault(
+            key,
+            Upcoming(
+                on,
+                (on - today).days,
+                str(SpecialDate.Kind.BIRTHDAY.label),
+                contact.customer,
+                contact.name,
+                "",
+            ),
+        )
+    return sorted(found.values(), key=lambda item: (item.on, item.customer.name))

@@ -27,6 +27,7 @@ from guanxi.customers.models import (
     Customer,
     Industry,
     Region,
+    SecrecyLevel,
     SpecialDate,
     Tag,
 )
@@ -556,7 +557,15 @@ def attachment_delete(*, actor: Any, attachment_id: int) -> None:
 
 
 def attachment_download_record(*, actor: Any, attachment: Attachment) -> None:
-    """Downloads of documents are audited (the view fetched it through scope)."""
+    """Downloads of documents are audited (the view fetched it through scope).
+
+    绝密 (top-secret) documents open only for the customer's owner and co-owners and for
+    roles holding customers.view_top_secret (general manager, archive keeper); MISSION §9."""
+    if attachment.secrecy_level == SecrecyLevel.TOP_SECRET and not actor.has_perm("customers.view_top_secret"):
+        customer = attachment.customer
+        if customer.owner_id != actor.pk and not customer.co_owners.filter(pk=actor.pk).exists():
+            audit.record(actor=actor, action="attachment.download_refused", obj=attachment)
+            raise PermissionDenied(_("该附件为绝密文件，只有负责人或经总经理授权的人员可以查阅。"))
     audit.record(actor=actor, action="attachment.downloaded", obj=attachment)
 
 

@@ -542,7 +542,11 @@ def attachment_download(request: HttpRequest, pk: int, attachment_pk: int) -> Ht
         handle = attachment.file.open("rb")
     except FileNotFoundError:
         raise Http404(_("附件文件已丢失，请联系档案管理员。")) from None
-    services.attachment_download_record(actor=request.user, attachment=attachment)
+    try:
+        services.attachment_download_record(actor=request.user, attachment=attachment)
+    except DomainPermissionDenied as exc:
+        handle.close()
+        raise DjangoPermissionDenied(exc.message) from None
     return FileResponse(handle, as_attachment=True, filename=attachment.name)
 
 

@@ -140,3 +140,8 @@ def auth_token_issue(*, user: User) -> str:
     if created:
         audit.record(actor=user, action="user.token_issued", obj=user)
     return token.key
+
+
+def user_password_changed_record(*, actor: User) -> None:
+    """A user changed their own password (Django's form validated and saved it)."""
+    audit.record(actor=actor, action="user.password_changed", obj=actor)

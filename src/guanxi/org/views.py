@@ -11,6 +11,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.org import services
+
 
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
@@ -26,6 +28,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "registration/password_change_form.html"
     success_url = reverse_lazy("password_change_done")
     extra_context = {"title": _("修改密码")}
+
+    def form_valid(self, form):  # noqa: ANN001, ANN201
+        response = super().form_valid(form)
+        services.user_password_changed_record(actor=self.request.user)
+        return response
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):

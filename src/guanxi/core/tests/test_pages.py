@@ -9,8 +9,8 @@ import time_machine
 from django.urls import reverse
 
 from guanxi.core.testing import make_customer, make_user
-from guanxi.core.views import _next_occurrence
 from guanxi.customers import services
+from guanxi.customers.selectors import next_occurrence as _next_occurrence
 
 TODAY = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 HOME = reverse("home")

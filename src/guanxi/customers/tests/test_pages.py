@@ -916,3 +916,34 @@ class TestAttachments:
         assert Attachment.objects.count() == 1
         attachment.refresh_from_db()
         assert attachment.deleted_at is None
+
+
+def test_top_secret_attachment_only_for_owner_and_authorised_roles(org, client, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from guanxi.audit.models import AuditEvent
+    from guanxi.customers import services as customer_services
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+    customer = make_customer(org.sales_bj)
+    attachment = customer_services.attachment_add(
+        actor=org.sales_bj,
+        customer_id=customer.pk,
+        file=SimpleUploadedFile("报价底线.pdf", b"secret"),
+        secrecy_level="top_secret",
+    )
+    url = reverse("attachment_download", args=[customer.pk, attachment.pk])
+    client.force_login(org.supervisor_north)  # in scope, but not authorised for 绝密
+    assert client.get(url).status_code == 403
+    assert AuditEvent.objects.filter(action="attachment.download_refused", actor=org.supervisor_north).count() == 1
+    for user in (org.sales_bj, org.gm, org.keeper):
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200, user
+        assert b"".join(response.streaming_content) == b"secret"

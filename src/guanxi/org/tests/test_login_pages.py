@@ -126,14 +126,16 @@ class TestPasswordChange:
         assert response["Location"] == reverse("password_change_done")
         assert "密码已修改" in client.get(response["Location"]).content.decode()
         assert get_user_model().objects.get(username="sales_bj").check_password(NEW_PASSWORD)
+        from guanxi.audit.models import AuditEvent
+
+        assert AuditEvent.objects.filter(action="user.password_changed", actor=org.sales_bj).count() == 1
 
     @pytest.mark.parametrize(
         ("old", "new", "message"),
         [
             ("wrong-password", NEW_PASSWORD, "旧密码不正确"),
             (PASSWORD, "abcdefghijkl", "密码须包含大写字母、小写字母、数字、符号中的至少三类"),
-            # Django 5.2's zh_Hans catalogue has no translation for this one yet.
-            (PASSWORD, "Short-1", "10"),
+            (PASSWORD, "Short-1", "密码太短，至少需要 10 个字符"),
         ],
     )
     def test_refused_password_keeps_the_old_one(self, client, org, old, new, message):
