@@ -32,11 +32,20 @@ def org(db):
         pass
 
     o = Org()
-    o.hq, o.north, o.beijing, o.tianjin, o.east, o.shanghai = hq, north, beijing, tianjin, east, shanghai
+    o.hq, o.north, o.beijing, o.tianjin, o.east, o.shanghai = (
+        hq,
+        north,
+        beijing,
+        tianjin,
+        east,
+        shanghai,
+    )
     o.sales_bj = make_user("salesperson", department=beijing, username="sales_bj", name="张伟")
     o.sales_tj = make_user("salesperson", department=tianjin, username="sales_tj", name="李娜")
     o.sales_sh = make_user("salesperson", department=shanghai, username="sales_sh", name="王芳")
-    o.supervisor_north = make_user("supervisor", department=north, username="sup_north", name="刘洋")
+    o.supervisor_north = make_user(
+        "supervisor", department=north, username="sup_north", name="刘洋"
+    )
     o.director = make_user("sales_director", department=hq, username="director", name="陈静")
     o.gm = make_user("general_manager", department=hq, username="gm", name="赵总")
     o.finance = make_user("finance", department=hq, username="finance", name="钱会计")

@@ -18,7 +18,8 @@ class AuditContext:
 
 
 _current: contextvars.ContextVar[AuditContext] = contextvars.ContextVar(
-    "guanxi_audit_context", default=AuditContext()
+    "guanxi_audit_context",
+    default=AuditContext(),  # noqa: B039 - frozen dataclass, immutable
 )
 
 

@@ -29,7 +29,9 @@ def audit_search(
         events = events.filter(
             Q(object_repr__icontains=text) | Q(actor_name__icontains=text) | Q(ip__startswith=text)
             if _looks_like_ip(text)
-            else Q(object_repr__icontains=text) | Q(actor_name__icontains=text) | Q(note__icontains=text)
+            else Q(object_repr__icontains=text)
+            | Q(actor_name__icontains=text)
+            | Q(note__icontains=text)
         )
     if action:
         events = events.filter(action__startswith=action)

@@ -1,6 +1,6 @@
 """Test helpers shared by every app: factories for the organisation and the archive.
 
-    make_user("salesperson", department=dept)  -> a user with that role
+make_user("salesperson", department=dept)  -> a user with that role
 """
 
 from __future__ import annotations
@@ -75,7 +75,9 @@ def make_customer(actor: User, /, **data: Any) -> Any:
     tags = data.pop("tags", None)
     co_owners = data.pop("co_owners", None)
     data.setdefault("name", f"测试客户{next(_codes)}有限公司")
-    return customer_create(actor=actor, data=data, contacts=contacts, tags=tags, co_owners=co_owners)
+    return customer_create(
+        actor=actor, data=data, contacts=contacts, tags=tags, co_owners=co_owners
+    )
 
 
 def api_client(user: User | None = None) -> Any:

@@ -47,14 +47,18 @@ class Completeness:
     missing: list[tuple[str, str]]  # (field, label)
 
 
-def completeness(customer: Any, *, has_contacts: bool | None = None, at: dt.datetime | None = None) -> Completeness:
+def completeness(
+    customer: Any, *, has_contacts: bool | None = None, at: dt.datetime | None = None
+) -> Completeness:
     required = policy.get("customers.required_fields", at=at)
     if not required:
         return Completeness(100, [])
     missing = []
     for name in required:
         if name == "contacts":
-            present = has_contacts if has_contacts is not None else customer.contacts.alive().exists()
+            present = (
+                has_contacts if has_contacts is not None else customer.contacts.alive().exists()
+            )
         elif name in _FK_FIELDS:
             present = getattr(customer, f"{name}_id") is not None
         else:

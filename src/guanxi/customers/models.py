@@ -109,11 +109,21 @@ class Customer(ScopedModel, TimeStampedModel):
     email = models.EmailField(_("电子邮箱"), blank=True)
     website = models.URLField(_("网址"), blank=True)
     industry = models.ForeignKey(
-        Industry, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("行业")
+        Industry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("行业"),
     )
     customer_type = models.CharField(_("客户类型"), max_length=30, blank=True, db_index=True)
     region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("区域")
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("区域"),
     )
     department = models.ForeignKey(
         "org.Department",
@@ -137,7 +147,9 @@ class Customer(ScopedModel, TimeStampedModel):
         verbose_name=_("协作负责人"),
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("标签"))
-    value_tier = models.CharField(_("价值分类"), max_length=10, choices=ValueTier.choices, blank=True)
+    value_tier = models.CharField(
+        _("价值分类"), max_length=10, choices=ValueTier.choices, blank=True
+    )
     cooperation_status = models.CharField(_("合作状态"), max_length=20, blank=True, db_index=True)
     grade = models.CharField(_("客户等级"), max_length=20, blank=True, db_index=True)
     credit_level = models.CharField(_("资信等级"), max_length=20, blank=True)
@@ -149,7 +161,10 @@ class Customer(ScopedModel, TimeStampedModel):
     )
     notes = models.TextField(_("备注"), blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("建档人")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("建档人"),
     )
     deleted_at = models.DateTimeField(_("删除时间"), null=True, blank=True, db_index=True)
     deleted_by = models.ForeignKey(
@@ -161,7 +176,12 @@ class Customer(ScopedModel, TimeStampedModel):
         verbose_name=_("删除人"),
     )
     merged_into = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("合并至")
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("合并至"),
     )
 
     objects = CustomerQuerySet.as_manager()
@@ -239,10 +259,14 @@ class Contact(CustomerChild, TimeStampedModel):
         GATEKEEPER = "gatekeeper", _("联络人")
         OTHER = "other", _("其他")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="contacts", verbose_name=_("客户"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="contacts", verbose_name=_("客户")
+    )
     name = models.CharField(_("姓名"), max_length=50)
     title = models.CharField(_("职务"), max_length=50, blank=True)
-    mobile = models.CharField(_("手机"), max_length=20, blank=True, validators=[validate_mobile], db_index=True)
+    mobile = models.CharField(
+        _("手机"), max_length=20, blank=True, validators=[validate_mobile], db_index=True
+    )
     phone = models.CharField(_("电话"), max_length=30, blank=True)
     email = models.EmailField(_("电子邮箱"), blank=True)
     birthday = models.DateField(_("生日"), null=True, blank=True)
@@ -273,9 +297,15 @@ class ContactRelation(CustomerChild):
         FAMILY = "family", _("亲属")
         FORMER_COLLEAGUE = "former_colleague", _("前同事")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="contact_relations")
-    source = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="relations_out", verbose_name=_("联系人"))
-    target = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="relations_in", verbose_name=_("关联联系人"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="contact_relations"
+    )
+    source = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="relations_out", verbose_name=_("联系人")
+    )
+    target = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="relations_in", verbose_name=_("关联联系人")
+    )
     kind = models.CharField(_("关系"), max_length=20, choices=Kind.choices, default=Kind.INFLUENCES)
     strength = models.PositiveSmallIntegerField(_("影响程度（1–5）"), default=3)
     note = models.CharField(_("说明"), max_length=200, blank=True)
@@ -286,8 +316,12 @@ class ContactRelation(CustomerChild):
         verbose_name = _("联系人关系")
         verbose_name_plural = _("联系人关系")
         constraints = [
-            models.UniqueConstraint(fields=["source", "target", "kind"], name="contact_relation_unique"),
-            models.CheckConstraint(condition=~Q(source=models.F("target")), name="contact_relation_not_self"),
+            models.UniqueConstraint(
+                fields=["source", "target", "kind"], name="contact_relation_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source=models.F("target")), name="contact_relation_not_self"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -306,7 +340,12 @@ class SpecialDate(CustomerChild):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="special_dates")
     contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="special_dates", verbose_name=_("联系人")
+        Contact,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="special_dates",
+        verbose_name=_("联系人"),
     )
     kind = models.CharField(_("类型"), max_length=24, choices=Kind.choices)
     date = models.DateField(_("日期"))
@@ -345,7 +384,12 @@ class Attachment(CustomerChild):
         _("密级"), max_length=12, choices=SecrecyLevel.choices, default=SecrecyLevel.NORMAL
     )
     size = models.PositiveBigIntegerField(_("大小（字节）"), default=0)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("上传人"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("上传人"),
+    )
     uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
     deleted_at = models.DateTimeField(_("删除时间"), null=True, blank=True)
 

@@ -91,7 +91,10 @@ def _locked_customer(actor: Any, customer_id: int, *, deleted: bool = False) -> 
 
 def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
-        return {field: [str(m) for m in ValidationError(msgs).messages] for field, msgs in exc.error_dict.items()}
+        return {
+            field: [str(m) for m in ValidationError(msgs).messages]
+            for field, msgs in exc.error_dict.items()
+        }
     return {"non_field_errors": [str(m) for m in exc.messages]}
 
 
@@ -103,7 +106,12 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
             related = getattr(customer, name) if getattr(customer, f"{name}_id") else None
             values[name] = str(related) if related is not None else None
         elif name == "customer_type":
-            values[name] = dict(policy_choices("customers.types")).get(customer.customer_type, customer.customer_type) or None
+            values[name] = (
+                dict(policy_choices("customers.types")).get(
+                    customer.customer_type, customer.customer_type
+                )
+                or None
+            )
         elif name in {"source_channel", "value_tier", "secrecy_level"}:
             values[name] = getattr(customer, f"get_{name}_display")() or None
         else:
@@ -132,7 +140,10 @@ def _resolve_foreign_keys(data: dict[str, Any]) -> dict[str, list[str]]:
             try:
                 data[name] = model.objects.get(pk=int(value))
             except (ValueError, TypeError, model.DoesNotExist):
-                errors[name] = [_("所选的%(field)s不存在。") % {"field": Customer._meta.get_field(name).verbose_name}]
+                errors[name] = [
+                    _("所选的%(field)s不存在。")
+                    % {"field": Customer._meta.get_field(name).verbose_name}
+                ]
     return errors
 
 
@@ -159,10 +170,16 @@ def _check_customer(actor: Any, customer: Customer) -> None:
     customer.credit_code = normalise_credit_code(customer.credit_code)
     customer.credit_code_override_reason = (customer.credit_code_override_reason or "").strip()
     try:
-        customer.full_clean(exclude=["created_by", "co_owners", "tags"], validate_unique=False, validate_constraints=False)
+        customer.full_clean(
+            exclude=["created_by", "co_owners", "tags"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
     except ValidationError as exc:
         errors.update(_errors_of(exc))
-    if customer.customer_type and customer.customer_type not in dict(policy_choices("customers.types")):
+    if customer.customer_type and customer.customer_type not in dict(
+        policy_choices("customers.types")
+    ):
         errors.setdefault("customer_type", []).append(_("客户类型不在公司策略允许的范围内。"))
     if customer.credit_code and "credit_code" not in errors:
         problem = credit_code_problem(customer.credit_code)
@@ -177,9 +194,15 @@ def _check_customer(actor: Any, customer: Customer) -> None:
     if errors:
         raise ValidationFailed(detail=errors)
     if customer.credit_code:
-        clash = Customer.objects.alive().filter(credit_code=customer.credit_code).exclude(pk=customer.pk)
+        clash = (
+            Customer.objects.alive()
+            .filter(credit_code=customer.credit_code)
+            .exclude(pk=customer.pk)
+        )
         if clash.exists():
-            raise DuplicateCreditCode(detail={"credit_code": [str(DuplicateCreditCode.default_message)]})
+            raise DuplicateCreditCode(
+                detail={"credit_code": [str(DuplicateCreditCode.default_message)]}
+            )
 
 
 def _check_contact(contact: Contact) -> dict[str, list[str]]:
@@ -199,8 +222,16 @@ def _save_customer(customer: Customer) -> None:
             customer.save()
     except IntegrityError as exc:
         # Two writers racing for the same credit code: the unique constraint decides.
-        if customer.credit_code and Customer.objects.alive().filter(credit_code=customer.credit_code).exclude(pk=customer.pk).exists():
-            raise DuplicateCreditCode(detail={"credit_code": [str(DuplicateCreditCode.default_message)]}) from exc
+        if (
+            customer.credit_code
+            and Customer.objects.alive()
+            .filter(credit_code=customer.credit_code)
+            .exclude(pk=customer.pk)
+            .exists()
+        ):
+            raise DuplicateCreditCode(
+                detail={"credit_code": [str(DuplicateCreditCode.default_message)]}
+            ) from exc
         raise
 
 
@@ -213,9 +244,15 @@ def _ensure_still_visible(actor: Any, customer: Customer) -> None:
         )
 
 
-def _apply_m2m(actor: Any, customer: Customer, tags: list[Any] | None, co_owners: list[Any] | None) -> None:
+def _apply_m2m(
+    actor: Any, customer: Customer, tags: list[Any] | None, co_owners: list[Any] | None
+) -> None:
     if tags is not None:
-        tag_objs = [t if isinstance(t, Tag) else Tag.objects.get_or_create(name=str(t).strip())[0] for t in tags if str(t).strip()]
+        tag_objs = [
+            t if isinstance(t, Tag) else Tag.objects.get_or_create(name=str(t).strip())[0]
+            for t in tags
+            if str(t).strip()
+        ]
         customer.tags.set(tag_objs)
     if co_owners is not None:
         users = [u if isinstance(u, User) else User.objects.filter(pk=u).first() for u in co_owners]
@@ -245,7 +282,9 @@ def customer_create(
     customer = Customer(created_by=actor, **data)
     if customer.department_id is None and "department" not in errors:
         errors["department"] = [_("请选择分支机构（负责人未设置部门）。")]
-    contact_objs = [Contact(**{k: v for k, v in c.items() if k in CONTACT_FIELDS}) for c in contacts or []]
+    contact_objs = [
+        Contact(**{k: v for k, v in c.items() if k in CONTACT_FIELDS}) for c in contacts or []
+    ]
     contact_errors = [_check_contact(c) for c in contact_objs]
     try:
         _check_customer(actor, customer)
@@ -265,7 +304,12 @@ def customer_create(
     changes.update({k: [None, v] for k, v in _m2m_snapshot(customer).items() if v})
     audit.record(actor=actor, action="customer.created", obj=customer, changes=changes)
     for contact in contact_objs:
-        audit.record(actor=actor, action="contact.created", obj=contact, changes={"name": [None, contact.name]})
+        audit.record(
+            actor=actor,
+            action="contact.created",
+            obj=contact,
+            changes={"name": [None, contact.name]},
+        )
     return customer
 
 
@@ -310,7 +354,9 @@ def customer_update(
                 contact = Contact(customer=customer)
             for key, value in item.items():
                 if key in CONTACT_FIELDS:
-                    setattr(contact, key, "" if value is None and key not in {"birthday"} else value)
+                    setattr(
+                        contact, key, "" if value is None and key not in {"birthday"} else value
+                    )
             contact_errors.append(_check_contact(contact))
             contact_plan.append((contact, contact_id is None))
         if any(contact_errors):
@@ -354,8 +400,13 @@ def customer_restore(*, actor: Any, customer_id: int) -> Customer:
         raise ValidationFailed(_("该客户已合并到其他客户，不能直接恢复。"))
     keep_days = policy.get("customers.recycle_bin_days")
     if customer.deleted_at < timezone.now() - dt.timedelta(days=keep_days):
-        raise ValidationFailed(_("已超过回收站保留期（%(days)s天），不能恢复。") % {"days": keep_days})
-    if customer.credit_code and Customer.objects.alive().filter(credit_code=customer.credit_code).exists():
+        raise ValidationFailed(
+            _("已超过回收站保留期（%(days)s天），不能恢复。") % {"days": keep_days}
+        )
+    if (
+        customer.credit_code
+        and Customer.objects.alive().filter(credit_code=customer.credit_code).exists()
+    ):
         raise DuplicateCreditCode(_("已有其他客户使用相同的统一社会信用代码，不能恢复。"))
     customer.deleted_at = None
     customer.deleted_by = None
@@ -368,10 +419,18 @@ def customer_restore(*, actor: Any, customer_id: int) -> Customer:
 def _contact_save(actor: Any, contact: Contact, *, created: bool) -> None:
     if created:
         contact.save()
-        audit.record(actor=actor, action="contact.created", obj=contact, changes={"name": [None, contact.name]})
+        audit.record(
+            actor=actor,
+            action="contact.created",
+            obj=contact,
+            changes={"name": [None, contact.name]},
+        )
         return
     old = Contact.objects.get(pk=contact.pk)
-    changes = audit.diff({k: getattr(old, k) for k in CONTACT_FIELDS}, {k: getattr(contact, k) for k in CONTACT_FIELDS})
+    changes = audit.diff(
+        {k: getattr(old, k) for k in CONTACT_FIELDS},
+        {k: getattr(contact, k) for k in CONTACT_FIELDS},
+    )
     if changes:
         contact.save()
         audit.record(actor=actor, action="contact.updated", obj=contact, changes=changes)
@@ -380,7 +439,9 @@ def _contact_save(actor: Any, contact: Contact, *, created: bool) -> None:
 def _contact_soft_delete(actor: Any, contact: Contact) -> None:
     contact.deleted_at = timezone.now()
     contact.save(update_fields=["deleted_at"])
-    audit.record(actor=actor, action="contact.deleted", obj=contact, changes={"name": [contact.name, None]})
+    audit.record(
+        actor=actor, action="contact.deleted", obj=contact, changes={"name": [contact.name, None]}
+    )
 
 
 @transaction.atomic
@@ -397,7 +458,13 @@ def contact_create(*, actor: Any, customer_id: int, data: dict[str, Any]) -> Con
 
 
 def _locked_contact(actor: Any, contact_id: int) -> Contact:
-    contact = Contact.objects.visible_to(actor, CHANGE).alive().select_for_update().filter(pk=contact_id).first()
+    contact = (
+        Contact.objects.visible_to(actor, CHANGE)
+        .alive()
+        .select_for_update()
+        .filter(pk=contact_id)
+        .first()
+    )
     if contact is None:
         raise NotFound()
     return contact
@@ -428,7 +495,13 @@ def contact_delete(*, actor: Any, contact_id: int) -> Contact:
 
 @transaction.atomic
 def contact_relation_create(
-    *, actor: Any, source_id: int, target_id: int, kind: str = ContactRelation.Kind.INFLUENCES, strength: int = 3, note: str = ""
+    *,
+    actor: Any,
+    source_id: int,
+    target_id: int,
+    kind: str = ContactRelation.Kind.INFLUENCES,
+    strength: int = 3,
+    note: str = "",
 ) -> ContactRelation:
     """Record that one contact influences (reports to, …) another of the same customer."""
     _require(actor, "customers.change_customer")
@@ -443,12 +516,20 @@ def contact_relation_create(
         errors["kind"] = [_("关系类型无效。")]
     if not 1 <= int(strength) <= 5:
         errors["strength"] = [_("影响程度应为1到5。")]
-    if not errors and ContactRelation.objects.filter(source=source, target=target, kind=kind).exists():
+    if (
+        not errors
+        and ContactRelation.objects.filter(source=source, target=target, kind=kind).exists()
+    ):
         errors["target"] = [_("这条关系已经存在。")]
     if errors:
         raise ValidationFailed(detail=errors)
     relation = ContactRelation.objects.create(
-        customer_id=source.customer_id, source=source, target=target, kind=kind, strength=strength, note=note
+        customer_id=source.customer_id,
+        source=source,
+        target=target,
+        kind=kind,
+        strength=strength,
+        note=note,
     )
     audit.record(
         actor=actor,
@@ -462,14 +543,24 @@ def contact_relation_create(
 @transaction.atomic
 def contact_relation_delete(*, actor: Any, relation_id: int) -> None:
     _require(actor, "customers.change_customer")
-    relation = ContactRelation.objects.visible_to(actor, CHANGE).select_related("source", "target").filter(pk=relation_id).first()
+    relation = (
+        ContactRelation.objects.visible_to(actor, CHANGE)
+        .select_related("source", "target")
+        .filter(pk=relation_id)
+        .first()
+    )
     if relation is None:
         raise NotFound()
     audit.record(
         actor=actor,
         action="contact_relation.deleted",
         obj=relation,
-        changes={"relation": [f"{relation.source.name} {relation.get_kind_display()} {relation.target.name}", None]},
+        changes={
+            "relation": [
+                f"{relation.source.name} {relation.get_kind_display()} {relation.target.name}",
+                None,
+            ]
+        },
     )
     relation.delete()
 
@@ -488,14 +579,23 @@ def special_date_create(*, actor: Any, customer_id: int, data: dict[str, Any]) -
     item = SpecialDate(
         customer=customer,
         contact=contact,
-        **{k: v for k, v in data.items() if k in {"kind", "date", "recurring", "remind_days_before", "note"}},
+        **{
+            k: v
+            for k, v in data.items()
+            if k in {"kind", "date", "recurring", "remind_days_before", "note"}
+        },
     )
     try:
         item.full_clean(exclude=["customer", "contact"])
     except ValidationError as exc:
         raise ValidationFailed(detail=_errors_of(exc)) from None
     item.save()
-    audit.record(actor=actor, action="special_date.created", obj=item, changes={"special_date": [None, str(item)]})
+    audit.record(
+        actor=actor,
+        action="special_date.created",
+        obj=item,
+        changes={"special_date": [None, str(item)]},
+    )
     return item
 
 
@@ -505,14 +605,24 @@ def special_date_delete(*, actor: Any, special_date_id: int) -> None:
     item = SpecialDate.objects.visible_to(actor, CHANGE).filter(pk=special_date_id).first()
     if item is None:
         raise NotFound()
-    audit.record(actor=actor, action="special_date.deleted", obj=item, changes={"special_date": [str(item), None]})
+    audit.record(
+        actor=actor,
+        action="special_date.deleted",
+        obj=item,
+        changes={"special_date": [str(item), None]},
+    )
     item.delete()
 
 
 # --- attachments -----------------------------------------------------------------------------
 @transaction.atomic
 def attachment_add(
-    *, actor: Any, customer_id: int, file: UploadedFile, kind: str = Attachment.Kind.OTHER, secrecy_level: str = "normal"
+    *,
+    actor: Any,
+    customer_id: int,
+    file: UploadedFile,
+    kind: str = Attachment.Kind.OTHER,
+    secrecy_level: str = "normal",
 ) -> Attachment:
     """Store a document through Django's storage API, with a secrecy level."""
     from django.conf import settings
@@ -523,7 +633,10 @@ def attachment_add(
     if file is None:
         errors["file"] = [_("请选择要上传的文件。")]
     elif file.size > settings.GUANXI_ATTACHMENT_MAX_BYTES:
-        errors["file"] = [_("文件过大，最大 %(mb)s MB。") % {"mb": settings.GUANXI_ATTACHMENT_MAX_BYTES // (1024 * 1024)}]
+        errors["file"] = [
+            _("文件过大，最大 %(mb)s MB。")
+            % {"mb": settings.GUANXI_ATTACHMENT_MAX_BYTES // (1024 * 1024)}
+        ]
     if kind not in Attachment.Kind.values:
         errors["kind"] = [_("附件类型无效。")]
     if secrecy_level not in dict(Attachment._meta.get_field("secrecy_level").choices):
@@ -531,7 +644,14 @@ def attachment_add(
     if errors:
         raise ValidationFailed(detail=errors)
     name = file.name.rsplit("/", 1)[-1][:200]
-    attachment = Attachment(customer=customer, name=name, kind=kind, secrecy_level=secrecy_level, size=file.size, uploaded_by=actor)
+    attachment = Attachment(
+        customer=customer,
+        name=name,
+        kind=kind,
+        secrecy_level=secrecy_level,
+        size=file.size,
+        uploaded_by=actor,
+    )
     attachment.file.save(name, file, save=False)
     # If the transaction rolls back, do not leave an orphan file behind.
     stored_name = attachment.file.name
@@ -541,19 +661,31 @@ def attachment_add(
     except Exception:
         storage.delete(stored_name)
         raise
-    audit.record(actor=actor, action="attachment.added", obj=attachment, changes={"attachment": [None, attachment.name]})
+    audit.record(
+        actor=actor,
+        action="attachment.added",
+        obj=attachment,
+        changes={"attachment": [None, attachment.name]},
+    )
     return attachment
 
 
 @transaction.atomic
 def attachment_delete(*, actor: Any, attachment_id: int) -> None:
     _require(actor, "customers.change_customer")
-    attachment = Attachment.objects.visible_to(actor, CHANGE).alive().filter(pk=attachment_id).first()
+    attachment = (
+        Attachment.objects.visible_to(actor, CHANGE).alive().filter(pk=attachment_id).first()
+    )
     if attachment is None:
         raise NotFound()
     attachment.deleted_at = timezone.now()
     attachment.save(update_fields=["deleted_at"])
-    audit.record(actor=actor, action="attachment.deleted", obj=attachment, changes={"attachment": [attachment.name, None]})
+    audit.record(
+        actor=actor,
+        action="attachment.deleted",
+        obj=attachment,
+        changes={"attachment": [attachment.name, None]},
+    )
 
 
 def attachment_download_record(*, actor: Any, attachment: Attachment) -> None:
@@ -561,7 +693,9 @@ def attachment_download_record(*, actor: Any, attachment: Attachment) -> None:
 
     绝密 (top-secret) documents open only for the customer's owner and co-owners and for
     roles holding customers.view_top_secret (general manager, archive keeper); MISSION §9."""
-    if attachment.secrecy_level == SecrecyLevel.TOP_SECRET and not actor.has_perm("customers.view_top_secret"):
+    if attachment.secrecy_level == SecrecyLevel.TOP_SECRET and not actor.has_perm(
+        "customers.view_top_secret"
+    ):
         customer = attachment.customer
         if customer.owner_id != actor.pk and not customer.co_owners.filter(pk=actor.pk).exists():
             audit.record(actor=actor, action="attachment.download_refused", obj=attachment)

@@ -48,15 +48,62 @@ class RoleDefault:
 
 
 DEFAULT_ROLES = [
-    RoleDefault("salesperson", "业务员", "拥有客户、报备线索、计划与记录拜访、每月更新合作状态", "self", EDIT),
-    RoleDefault("supervisor", "业务主管/区域经理", "审批拜访计划、审阅拜访日报、客户等级初审", "department_and_below", EDIT),
-    RoleDefault("sales_director", "销售总监", "组织等级评审会议、处理专题评审", "department_and_below", MANAGE),
-    RoleDefault("general_manager", "总经理", "审批客户等级、信用额度、绝密访问", "all", [*MANAGE, "customers.view_top_secret", "audit.view_auditevent"]),
-    RoleDefault("finance", "财务", "出货回款、应收账款、资信评级数据", "all", [*VIEW, "customers.export_customer"]),
+    RoleDefault(
+        "salesperson",
+        "业务员",
+        "拥有客户、报备线索、计划与记录拜访、每月更新合作状态",
+        "self",
+        EDIT,
+    ),
+    RoleDefault(
+        "supervisor",
+        "业务主管/区域经理",
+        "审批拜访计划、审阅拜访日报、客户等级初审",
+        "department_and_below",
+        EDIT,
+    ),
+    RoleDefault(
+        "sales_director",
+        "销售总监",
+        "组织等级评审会议、处理专题评审",
+        "department_and_below",
+        MANAGE,
+    ),
+    RoleDefault(
+        "general_manager",
+        "总经理",
+        "审批客户等级、信用额度、绝密访问",
+        "all",
+        [*MANAGE, "customers.view_top_secret", "audit.view_auditevent"],
+    ),
+    RoleDefault(
+        "finance",
+        "财务",
+        "出货回款、应收账款、资信评级数据",
+        "all",
+        [*VIEW, "customers.export_customer"],
+    ),
     RoleDefault("customer_service", "客服", "投诉与服务工单", "all", VIEW, read_only=True),
     RoleDefault("legal", "法务", "合同审核", "all", VIEW, read_only=True),
-    RoleDefault("archive_keeper", "档案管理员", "档案完整性、调阅与借阅审批", "all", [*MANAGE, "customers.override_credit_code", "customers.view_top_secret", "audit.view_auditevent"]),
-    RoleDefault("administrator", "系统管理员", "用户、部门、策略包", "all", [*MANAGE, *ORG_ADMIN, "audit.view_auditevent"]),
+    RoleDefault(
+        "archive_keeper",
+        "档案管理员",
+        "档案完整性、调阅与借阅审批",
+        "all",
+        [
+            *MANAGE,
+            "customers.override_credit_code",
+            "customers.view_top_secret",
+            "audit.view_auditevent",
+        ],
+    ),
+    RoleDefault(
+        "administrator",
+        "系统管理员",
+        "用户、部门、策略包",
+        "all",
+        [*MANAGE, *ORG_ADMIN, "audit.view_auditevent"],
+    ),
 ]
 ROLE_CODES = [role.code for role in DEFAULT_ROLES]
 
@@ -65,16 +112,20 @@ def _permission_objects(names: list[str], using: str) -> list[Permission]:
     found = []
     for name in names:
         app_label, codename = name.split(".")
-        perm = Permission.objects.using(using).filter(
-            content_type__app_label=app_label, codename=codename
-        ).first()
+        perm = (
+            Permission.objects.using(using)
+            .filter(content_type__app_label=app_label, codename=codename)
+            .first()
+        )
         if perm is None:
             raise RuntimeError(f"default role permission {name} does not exist")
         found.append(perm)
     return found
 
 
-def ensure_default_roles(sender: Any = None, using: str = DEFAULT_DB_ALIAS, apps: Any = None, **kwargs: Any) -> None:
+def ensure_default_roles(
+    sender: Any = None, using: str = DEFAULT_DB_ALIAS, apps: Any = None, **kwargs: Any
+) -> None:
     from guanxi.org.models import Role
 
     # Permissions of apps later in INSTALLED_APPS are not there yet when our post_migrate

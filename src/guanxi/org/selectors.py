@@ -23,7 +23,10 @@ def user_list(actor: Any, *, include_inactive: bool = False) -> QuerySet[User]:
     """Users of the departments in the actor's scope (and the actor), roles prefetched."""
     scope = resolve_scope(actor)
     users = User.objects.select_related("department").prefetch_related(
-        Prefetch("groups", queryset=Group.objects.select_related("role").order_by("role__sort_order", "id"))
+        Prefetch(
+            "groups",
+            queryset=Group.objects.select_related("role").order_by("role__sort_order", "id"),
+        )
     )
     if not include_inactive:
         users = users.filter(is_active=True)

@@ -23,12 +23,21 @@ def _roles_by_code(codes: list[str]) -> list[Role]:
     roles = list(Role.objects.filter(code__in=codes))
     unknown = sorted(set(codes) - {role.code for role in roles})
     if unknown:
-        raise ValidationFailed(detail={"roles": [_("未知的角色：%(codes)s") % {"codes": ", ".join(unknown)}]})
+        raise ValidationFailed(
+            detail={"roles": [_("未知的角色：%(codes)s") % {"codes": ", ".join(unknown)}]}
+        )
     return roles
 
 
 @transaction.atomic
-def department_create(*, actor: Any, name: str, parent: Department | None = None, kind: str = Department.Kind.DEPARTMENT, code: str = "") -> Department:
+def department_create(
+    *,
+    actor: Any,
+    name: str,
+    parent: Department | None = None,
+    kind: str = Department.Kind.DEPARTMENT,
+    code: str = "",
+) -> Department:
     _require(actor, "org.add_department")
     name = (name or "").strip()
     if not name:
@@ -61,7 +70,9 @@ def department_update(*, actor: Any, department: Department, **fields: Any) -> D
     for key, value in fields.items():
         setattr(department, key, value)
     department.save(update_fields=list(fields))
-    audit.record(actor=actor, action="department.updated", obj=department, changes=audit.diff(before, fields))
+    audit.record(
+        actor=actor, action="department.updated", obj=department, changes=audit.diff(before, fields)
+    )
     return department
 
 
@@ -87,7 +98,9 @@ def user_create(
         errors["username"] = [_("请填写用户名。")]
     elif User.objects.filter(username=username).exists():
         errors["username"] = [_("用户名已存在。")]
-    user = User(username=username, name=name, department=department, email=email, mobile=mobile, title=title)
+    user = User(
+        username=username, name=name, department=department, email=email, mobile=mobile, title=title
+    )
     if check_password:
         try:
             validate_password(password, user)
@@ -103,12 +116,21 @@ def user_create(
     user.set_password(password)
     user.save()
     user.groups.set(role_objs)
-    audit.record(actor=actor, action="user.created", obj=user, changes={"roles": [None, roles or []]})
+    audit.record(
+        actor=actor, action="user.created", obj=user, changes={"roles": [None, roles or []]}
+    )
     return user
 
 
 @transaction.atomic
-def user_update(*, actor: Any, user: User, roles: list[str] | None = None, password: str | None = None, **fields: Any) -> User:
+def user_update(
+    *,
+    actor: Any,
+    user: User,
+    roles: list[str] | None = None,
+    password: str | None = None,
+    **fields: Any,
+) -> User:
     _require(actor, "org.change_user")
     changes: dict[str, list[Any]] = audit.diff({k: getattr(user, k) for k in fields}, fields)
     for key, value in fields.items():

@@ -18,11 +18,16 @@ class PolicyVersion(models.Model):
         PUBLISHED = "published", _("已发布")
 
     number = models.PositiveIntegerField(_("版本号"), unique=True)
-    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
     effective_from = models.DateTimeField(_("生效时间"), db_index=True)
     note = models.CharField(_("修订说明"), max_length=200)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("创建人")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("创建人"),
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     published_by = models.ForeignKey(
@@ -52,7 +57,9 @@ class PolicyValue(models.Model):
     class Meta:
         verbose_name = _("规则取值")
         verbose_name_plural = _("规则取值")
-        constraints = [models.UniqueConstraint(fields=["version", "key"], name="policy_value_unique_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="policy_value_unique_key")
+        ]
 
     def __str__(self) -> str:
         return self.key

@@ -50,7 +50,14 @@ _KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
     "list": lambda v: isinstance(v, list),
     "dict": lambda v: isinstance(v, dict),
 }
-_KIND_NAMES = {"int": "整数", "bool": "布尔值", "str": "文本", "list": "列表", "dict": "对象", "decimal": "小数"}
+_KIND_NAMES = {
+    "int": "整数",
+    "bool": "布尔值",
+    "str": "文本",
+    "list": "列表",
+    "dict": "对象",
+    "decimal": "小数",
+}
 
 
 def _is_decimal(value: Any) -> bool:
@@ -243,18 +250,66 @@ rule(
     key="cooperation.ladder",
     kind="list",
     default=[
-        {"code": "green", "label": "合作良好", "colour": "#28a745", "meaning": "已中标或签订协议，合作良好", "plan": "积极维护"},
-        {"code": "blue", "label": "维持良好", "colour": "#1e88e5", "meaning": "沟通良好、有合作历史但当前无合同；或刚中标尚未建立感情", "plan": "跟紧联系"},
-        {"code": "yellow", "label": "问题客户", "colour": "#fbc02d", "meaning": "合作中出现问题，竞争对手进入，客户摇摆", "plan": "积极沟通"},
-        {"code": "white", "label": "没有合作", "colour": "#ffffff", "meaning": "三年内没有合作，不了解我们", "plan": "计划开拓"},
-        {"code": "black", "label": "拒绝合作", "colour": "#212121", "meaning": "因经营管理原因互相列入黑名单", "plan": "—"},
+        {
+            "code": "green",
+            "label": "合作良好",
+            "colour": "#28a745",
+            "meaning": "已中标或签订协议，合作良好",
+            "plan": "积极维护",
+        },
+        {
+            "code": "blue",
+            "label": "维持良好",
+            "colour": "#1e88e5",
+            "meaning": "沟通良好、有合作历史但当前无合同；或刚中标尚未建立感情",
+            "plan": "跟紧联系",
+        },
+        {
+            "code": "yellow",
+            "label": "问题客户",
+            "colour": "#fbc02d",
+            "meaning": "合作中出现问题，竞争对手进入，客户摇摆",
+            "plan": "积极沟通",
+        },
+        {
+            "code": "white",
+            "label": "没有合作",
+            "colour": "#ffffff",
+            "meaning": "三年内没有合作，不了解我们",
+            "plan": "计划开拓",
+        },
+        {
+            "code": "black",
+            "label": "拒绝合作",
+            "colour": "#212121",
+            "meaning": "因经营管理原因互相列入黑名单",
+            "plan": "—",
+        },
     ],
     label="合作状态阶梯",
     help="合作状态由好到差排列，每级有颜色、含义和工作计划。",
     example=[
-        {"code": "green", "label": "合作良好", "colour": "#28a745", "meaning": "合作中", "plan": "积极维护"},
-        {"code": "yellow", "label": "问题客户", "colour": "#fbc02d", "meaning": "有问题", "plan": "积极沟通"},
-        {"code": "white", "label": "没有合作", "colour": "#ffffff", "meaning": "未合作", "plan": "计划开拓"},
+        {
+            "code": "green",
+            "label": "合作良好",
+            "colour": "#28a745",
+            "meaning": "合作中",
+            "plan": "积极维护",
+        },
+        {
+            "code": "yellow",
+            "label": "问题客户",
+            "colour": "#fbc02d",
+            "meaning": "有问题",
+            "plan": "积极沟通",
+        },
+        {
+            "code": "white",
+            "label": "没有合作",
+            "colour": "#ffffff",
+            "meaning": "未合作",
+            "plan": "计划开拓",
+        },
     ],
     check=_coded_list("code", "label", "colour"),
 )

@@ -50,9 +50,12 @@ def policy_version_create(
     PolicyValue.objects.bulk_create(
         [PolicyValue(version=version, key=key, value=value) for key, value in values.items()]
     )
-    audit.record(actor=actor, action="policy.version_created", obj=version, changes={
-        key: [None, value] for key, value in values.items()
-    })
+    audit.record(
+        actor=actor,
+        action="policy.version_created",
+        obj=version,
+        changes={key: [None, value] for key, value in values.items()},
+    )
     return version
 
 

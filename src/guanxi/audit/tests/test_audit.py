@@ -12,7 +12,12 @@ def test_record_captures_actor_ip_and_source(org):
     customer = make_customer(org.sales_bj, name="北京星河建材有限公司")
     with using(AuditContext(ip="10.8.0.7", source="web")):
         event = audit.record(actor=org.sales_bj, action="customer.viewed", obj=customer)
-    assert (event.actor_name, event.ip, event.source, event.customer_id) == ("张伟", "10.8.0.7", "web", customer.pk)
+    assert (event.actor_name, event.ip, event.source, event.customer_id) == (
+        "张伟",
+        "10.8.0.7",
+        "web",
+        customer.pk,
+    )
     assert event.object_type == "customers.customer" and event.object_repr == "北京星河建材有限公司"
 
 
@@ -31,7 +36,9 @@ def test_events_are_append_only(org):
 def test_search_by_administrators_only(org):
     make_customer(org.sales_bj, name="北京星河建材有限公司")
     make_customer(org.sales_sh, name="上海东方建设工程股份有限公司")
-    assert [e.object_repr for e in audit_search(actor=org.admin, text="星河")] == ["北京星河建材有限公司"]
+    assert [e.object_repr for e in audit_search(actor=org.admin, text="星河")] == [
+        "北京星河建材有限公司"
+    ]
     assert audit_search(actor=org.admin, action="customer.created").count() == 2
     assert audit_search(actor=org.admin, actor_id=org.sales_sh.pk).count() == 1
     with pytest.raises(PermissionDenied):

@@ -68,7 +68,11 @@ def test_schema_and_docs_are_served():
 def test_unknown_api_path_answers_the_json_error_shape(client):
     response = client.get("/api/no-such-thing/")
     assert response.status_code == 404
-    assert response.json() == {"code": "not_found", "message": "记录不存在或您无权访问。", "detail": {}}
+    assert response.json() == {
+        "code": "not_found",
+        "message": "记录不存在或您无权访问。",
+        "detail": {},
+    }
 
 
 def test_swagger_ui_assets_are_served_locally(client, django_user_model):

@@ -29,7 +29,10 @@ def test_altering_any_single_character_of_a_real_code_fails(code):
 
 def test_messages_say_what_is_wrong_in_chinese():
     huawei = REAL_CREDIT_CODES["华为技术有限公司"]
-    assert credit_code_problem(huawei[:-1] + ("7" if huawei[-1] != "7" else "8")) == "统一社会信用代码校验位错误（GB 32100-2015），请核对。"
+    assert (
+        credit_code_problem(huawei[:-1] + ("7" if huawei[-1] != "7" else "8"))
+        == "统一社会信用代码校验位错误（GB 32100-2015），请核对。"
+    )
     assert credit_code_problem(huawei[:17]) == "统一社会信用代码应为18位。"
     assert "不允许的字符" in credit_code_problem(huawei[:10] + "I" + huawei[11:])
 
@@ -45,12 +48,17 @@ def test_generated_codes_carry_a_correct_check_character():
     assert credit_code_with_check("91440300192203821") == "914403001922038216"
 
 
-@pytest.mark.parametrize("mobile", ["13812345678", "19912345678", "+86 138 1234 5678", "138-1234-5678", "１３８１２３４５６７８"])
+@pytest.mark.parametrize(
+    "mobile",
+    ["13812345678", "19912345678", "+86 138 1234 5678", "138-1234-5678", "１３８１２３４５６７８"],
+)
 def test_valid_mobiles(mobile):
     validate_mobile(mobile)
 
 
-@pytest.mark.parametrize("mobile", ["1381234567", "12812345678", "23812345678", "138123456789", "abc", "010-12345678"])
+@pytest.mark.parametrize(
+    "mobile", ["1381234567", "12812345678", "23812345678", "138123456789", "abc", "010-12345678"]
+)
 def test_invalid_mobiles_get_a_chinese_message(mobile):
     with pytest.raises(ValidationError) as info:
         validate_mobile(mobile)

@@ -6,158 +6,405 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=300, upload_to=guanxi.customers.models.attachment_path, verbose_name='文件')),
-                ('name', models.CharField(max_length=200, verbose_name='文件名')),
-                ('kind', models.CharField(choices=[('business_licence', '营业执照'), ('qualification', '资质证书'), ('contract', '合同/协议'), ('photo', '照片'), ('other', '其他')], default='other', max_length=20, verbose_name='类型')),
-                ('secrecy_level', models.CharField(choices=[('normal', '普通'), ('confidential', '机密'), ('top_secret', '绝密')], default='normal', max_length=12, verbose_name='密级')),
-                ('size', models.PositiveBigIntegerField(default=0, verbose_name='大小（字节）')),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True, verbose_name='上传时间')),
-                ('deleted_at', models.DateTimeField(blank=True, null=True, verbose_name='删除时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(
+                        max_length=300,
+                        upload_to=guanxi.customers.models.attachment_path,
+                        verbose_name="文件",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="文件名")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("business_licence", "营业执照"),
+                            ("qualification", "资质证书"),
+                            ("contract", "合同/协议"),
+                            ("photo", "照片"),
+                            ("other", "其他"),
+                        ],
+                        default="other",
+                        max_length=20,
+                        verbose_name="类型",
+                    ),
+                ),
+                (
+                    "secrecy_level",
+                    models.CharField(
+                        choices=[
+                            ("normal", "普通"),
+                            ("confidential", "机密"),
+                            ("top_secret", "绝密"),
+                        ],
+                        default="normal",
+                        max_length=12,
+                        verbose_name="密级",
+                    ),
+                ),
+                ("size", models.PositiveBigIntegerField(default=0, verbose_name="大小（字节）")),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True, verbose_name="上传时间")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="删除时间"),
+                ),
             ],
             options={
-                'verbose_name': '附件',
-                'verbose_name_plural': '附件',
-                'ordering': ['-uploaded_at'],
+                "verbose_name": "附件",
+                "verbose_name_plural": "附件",
+                "ordering": ["-uploaded_at"],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True, verbose_name='更新时间')),
-                ('name', models.CharField(max_length=50, verbose_name='姓名')),
-                ('title', models.CharField(blank=True, max_length=50, verbose_name='职务')),
-                ('mobile', models.CharField(blank=True, db_index=True, max_length=20, validators=[guanxi.core.china.validate_mobile], verbose_name='手机')),
-                ('phone', models.CharField(blank=True, max_length=30, verbose_name='电话')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='电子邮箱')),
-                ('birthday', models.DateField(blank=True, null=True, verbose_name='生日')),
-                ('hobbies', models.CharField(blank=True, max_length=200, verbose_name='爱好')),
-                ('notes', models.TextField(blank=True, verbose_name='备注')),
-                ('deal_role', models.CharField(blank=True, choices=[('decision_maker', '决策者'), ('influencer', '影响者'), ('purchaser', '采购'), ('technical', '技术把关'), ('user', '使用者'), ('finance', '财务'), ('gatekeeper', '联络人'), ('other', '其他')], max_length=20, verbose_name='决策角色')),
-                ('is_primary', models.BooleanField(default=False, verbose_name='主要联系人')),
-                ('deleted_at', models.DateTimeField(blank=True, null=True, verbose_name='删除时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                (
+                    "updated_at",
+                    models.DateTimeField(auto_now=True, db_index=True, verbose_name="更新时间"),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="姓名")),
+                ("title", models.CharField(blank=True, max_length=50, verbose_name="职务")),
+                (
+                    "mobile",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        max_length=20,
+                        validators=[guanxi.core.china.validate_mobile],
+                        verbose_name="手机",
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=30, verbose_name="电话")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="电子邮箱")),
+                ("birthday", models.DateField(blank=True, null=True, verbose_name="生日")),
+                ("hobbies", models.CharField(blank=True, max_length=200, verbose_name="爱好")),
+                ("notes", models.TextField(blank=True, verbose_name="备注")),
+                (
+                    "deal_role",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("decision_maker", "决策者"),
+                            ("influencer", "影响者"),
+                            ("purchaser", "采购"),
+                            ("technical", "技术把关"),
+                            ("user", "使用者"),
+                            ("finance", "财务"),
+                            ("gatekeeper", "联络人"),
+                            ("other", "其他"),
+                        ],
+                        max_length=20,
+                        verbose_name="决策角色",
+                    ),
+                ),
+                ("is_primary", models.BooleanField(default=False, verbose_name="主要联系人")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="删除时间"),
+                ),
             ],
             options={
-                'verbose_name': '联系人',
-                'verbose_name_plural': '联系人',
-                'ordering': ['-is_primary', 'id'],
+                "verbose_name": "联系人",
+                "verbose_name_plural": "联系人",
+                "ordering": ["-is_primary", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ContactRelation',
+            name="ContactRelation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('influences', '影响'), ('reports_to', '汇报给'), ('friend', '朋友'), ('family', '亲属'), ('former_colleague', '前同事')], default='influences', max_length=20, verbose_name='关系')),
-                ('strength', models.PositiveSmallIntegerField(default=3, verbose_name='影响程度（1–5）')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='说明')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("influences", "影响"),
+                            ("reports_to", "汇报给"),
+                            ("friend", "朋友"),
+                            ("family", "亲属"),
+                            ("former_colleague", "前同事"),
+                        ],
+                        default="influences",
+                        max_length=20,
+                        verbose_name="关系",
+                    ),
+                ),
+                (
+                    "strength",
+                    models.PositiveSmallIntegerField(default=3, verbose_name="影响程度（1–5）"),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="说明")),
             ],
             options={
-                'verbose_name': '联系人关系',
-                'verbose_name_plural': '联系人关系',
+                "verbose_name": "联系人关系",
+                "verbose_name_plural": "联系人关系",
             },
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True, verbose_name='更新时间')),
-                ('name', models.CharField(db_index=True, max_length=200, verbose_name='客户名称')),
-                ('credit_code', models.CharField(blank=True, max_length=18, verbose_name='统一社会信用代码')),
-                ('credit_code_override_reason', models.CharField(blank=True, help_text='仅档案管理员可保留校验未通过的信用代码，并须说明原因。', max_length=200, verbose_name='信用代码校验豁免原因')),
-                ('legal_representative', models.CharField(blank=True, max_length=50, verbose_name='法定代表人')),
-                ('registered_capital', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, verbose_name='注册资本（万元）')),
-                ('business_scope', models.TextField(blank=True, verbose_name='经营范围')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
-                ('postcode', models.CharField(blank=True, max_length=6, validators=[guanxi.core.china.validate_postcode], verbose_name='邮编')),
-                ('phone', models.CharField(blank=True, max_length=30, verbose_name='电话')),
-                ('fax', models.CharField(blank=True, max_length=30, verbose_name='传真')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='电子邮箱')),
-                ('website', models.URLField(blank=True, verbose_name='网址')),
-                ('customer_type', models.CharField(blank=True, db_index=True, max_length=30, verbose_name='客户类型')),
-                ('source_channel', models.CharField(blank=True, choices=[('referral', '客户介绍'), ('exhibition', '展会'), ('website', '网站/线上'), ('cold_call', '电话开发'), ('bidding', '招投标'), ('partner', '合作伙伴'), ('visit', '上门拜访'), ('other', '其他')], max_length=20, verbose_name='来源渠道')),
-                ('value_tier', models.CharField(blank=True, choices=[('high', '高价值'), ('medium', '中价值'), ('low', '低价值')], max_length=10, verbose_name='价值分类')),
-                ('cooperation_status', models.CharField(blank=True, db_index=True, max_length=20, verbose_name='合作状态')),
-                ('grade', models.CharField(blank=True, db_index=True, max_length=20, verbose_name='客户等级')),
-                ('credit_level', models.CharField(blank=True, max_length=20, verbose_name='资信等级')),
-                ('secrecy_level', models.CharField(choices=[('normal', '普通'), ('confidential', '机密'), ('top_secret', '绝密')], default='normal', max_length=12, verbose_name='密级')),
-                ('first_contact_on', models.DateField(blank=True, help_text='用于计算建档期限。', null=True, verbose_name='首次接触日期')),
-                ('notes', models.TextField(blank=True, verbose_name='备注')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='删除时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                (
+                    "updated_at",
+                    models.DateTimeField(auto_now=True, db_index=True, verbose_name="更新时间"),
+                ),
+                ("name", models.CharField(db_index=True, max_length=200, verbose_name="客户名称")),
+                (
+                    "credit_code",
+                    models.CharField(blank=True, max_length=18, verbose_name="统一社会信用代码"),
+                ),
+                (
+                    "credit_code_override_reason",
+                    models.CharField(
+                        blank=True,
+                        help_text="仅档案管理员可保留校验未通过的信用代码，并须说明原因。",
+                        max_length=200,
+                        verbose_name="信用代码校验豁免原因",
+                    ),
+                ),
+                (
+                    "legal_representative",
+                    models.CharField(blank=True, max_length=50, verbose_name="法定代表人"),
+                ),
+                (
+                    "registered_capital",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=16,
+                        null=True,
+                        verbose_name="注册资本（万元）",
+                    ),
+                ),
+                ("business_scope", models.TextField(blank=True, verbose_name="经营范围")),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="地址")),
+                (
+                    "postcode",
+                    models.CharField(
+                        blank=True,
+                        max_length=6,
+                        validators=[guanxi.core.china.validate_postcode],
+                        verbose_name="邮编",
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=30, verbose_name="电话")),
+                ("fax", models.CharField(blank=True, max_length=30, verbose_name="传真")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="电子邮箱")),
+                ("website", models.URLField(blank=True, verbose_name="网址")),
+                (
+                    "customer_type",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=30, verbose_name="客户类型"
+                    ),
+                ),
+                (
+                    "source_channel",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("referral", "客户介绍"),
+                            ("exhibition", "展会"),
+                            ("website", "网站/线上"),
+                            ("cold_call", "电话开发"),
+                            ("bidding", "招投标"),
+                            ("partner", "合作伙伴"),
+                            ("visit", "上门拜访"),
+                            ("other", "其他"),
+                        ],
+                        max_length=20,
+                        verbose_name="来源渠道",
+                    ),
+                ),
+                (
+                    "value_tier",
+                    models.CharField(
+                        blank=True,
+                        choices=[("high", "高价值"), ("medium", "中价值"), ("low", "低价值")],
+                        max_length=10,
+                        verbose_name="价值分类",
+                    ),
+                ),
+                (
+                    "cooperation_status",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=20, verbose_name="合作状态"
+                    ),
+                ),
+                (
+                    "grade",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=20, verbose_name="客户等级"
+                    ),
+                ),
+                (
+                    "credit_level",
+                    models.CharField(blank=True, max_length=20, verbose_name="资信等级"),
+                ),
+                (
+                    "secrecy_level",
+                    models.CharField(
+                        choices=[
+                            ("normal", "普通"),
+                            ("confidential", "机密"),
+                            ("top_secret", "绝密"),
+                        ],
+                        default="normal",
+                        max_length=12,
+                        verbose_name="密级",
+                    ),
+                ),
+                (
+                    "first_contact_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="用于计算建档期限。",
+                        null=True,
+                        verbose_name="首次接触日期",
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="备注")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True, db_index=True, null=True, verbose_name="删除时间"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '客户',
-                'verbose_name_plural': '客户',
-                'ordering': ['-updated_at', '-id'],
-                'permissions': [('export_customer', '导出客户数据'), ('restore_customer', '从回收站恢复客户'), ('override_credit_code', '保留校验未通过的统一社会信用代码')],
+                "verbose_name": "客户",
+                "verbose_name_plural": "客户",
+                "ordering": ["-updated_at", "-id"],
+                "permissions": [
+                    ("export_customer", "导出客户数据"),
+                    ("restore_customer", "从回收站恢复客户"),
+                    ("override_credit_code", "保留校验未通过的统一社会信用代码"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Industry',
+            name="Industry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, unique=True, verbose_name='名称')),
-                ('sort_order', models.PositiveIntegerField(default=0, verbose_name='排序')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, unique=True, verbose_name="名称")),
+                ("sort_order", models.PositiveIntegerField(default=0, verbose_name="排序")),
             ],
             options={
-                'verbose_name': '行业',
-                'verbose_name_plural': '行业',
-                'ordering': ['sort_order', 'id'],
+                "verbose_name": "行业",
+                "verbose_name_plural": "行业",
+                "ordering": ["sort_order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Region',
+            name="Region",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, unique=True, verbose_name='名称')),
-                ('code', models.SlugField(max_length=30, unique=True, verbose_name='代码')),
-                ('sort_order', models.PositiveIntegerField(default=0, verbose_name='排序')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, unique=True, verbose_name="名称")),
+                ("code", models.SlugField(max_length=30, unique=True, verbose_name="代码")),
+                ("sort_order", models.PositiveIntegerField(default=0, verbose_name="排序")),
             ],
             options={
-                'verbose_name': '区域',
-                'verbose_name_plural': '区域',
-                'ordering': ['sort_order', 'id'],
+                "verbose_name": "区域",
+                "verbose_name_plural": "区域",
+                "ordering": ["sort_order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SpecialDate',
+            name="SpecialDate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('birthday', '生日'), ('company_anniversary', '公司周年庆'), ('wedding_anniversary', '结婚纪念日'), ('relocation', '乔迁'), ('promotion', '升迁'), ('festival', '节日'), ('other', '其他')], max_length=24, verbose_name='类型')),
-                ('date', models.DateField(verbose_name='日期')),
-                ('recurring', models.BooleanField(default=True, verbose_name='每年重复')),
-                ('remind_days_before', models.PositiveSmallIntegerField(default=10, verbose_name='提前提醒天数')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='说明')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("birthday", "生日"),
+                            ("company_anniversary", "公司周年庆"),
+                            ("wedding_anniversary", "结婚纪念日"),
+                            ("relocation", "乔迁"),
+                            ("promotion", "升迁"),
+                            ("festival", "节日"),
+                            ("other", "其他"),
+                        ],
+                        max_length=24,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("date", models.DateField(verbose_name="日期")),
+                ("recurring", models.BooleanField(default=True, verbose_name="每年重复")),
+                (
+                    "remind_days_before",
+                    models.PositiveSmallIntegerField(default=10, verbose_name="提前提醒天数"),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="说明")),
             ],
             options={
-                'verbose_name': '特殊日期',
-                'verbose_name_plural': '特殊日期',
-                'ordering': ['date'],
+                "verbose_name": "特殊日期",
+                "verbose_name_plural": "特殊日期",
+                "ordering": ["date"],
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=30, unique=True, verbose_name='名称')),
-                ('colour', models.CharField(default='#6c757d', max_length=7, verbose_name='颜色')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=30, unique=True, verbose_name="名称")),
+                ("colour", models.CharField(default="#6c757d", max_length=7, verbose_name="颜色")),
             ],
             options={
-                'verbose_name': '标签',
-                'verbose_name_plural': '标签',
-                'ordering': ['name'],
+                "verbose_name": "标签",
+                "verbose_name_plural": "标签",
+                "ordering": ["name"],
             },
         ),
     ]

@@ -6,119 +6,220 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
-        ('org', '0001_initial'),
+        ("customers", "0001_initial"),
+        ("org", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='attachment',
-            name='uploaded_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='上传人'),
+            model_name="attachment",
+            name="uploaded_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="上传人",
+            ),
         ),
         migrations.AddField(
-            model_name='contactrelation',
-            name='source',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='relations_out', to='customers.contact', verbose_name='联系人'),
+            model_name="contactrelation",
+            name="source",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="relations_out",
+                to="customers.contact",
+                verbose_name="联系人",
+            ),
         ),
         migrations.AddField(
-            model_name='contactrelation',
-            name='target',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='relations_in', to='customers.contact', verbose_name='关联联系人'),
+            model_name="contactrelation",
+            name="target",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="relations_in",
+                to="customers.contact",
+                verbose_name="关联联系人",
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='co_owners',
-            field=models.ManyToManyField(blank=True, related_name='co_owned_customers', to=settings.AUTH_USER_MODEL, verbose_name='协作负责人'),
+            model_name="customer",
+            name="co_owners",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="co_owned_customers",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="协作负责人",
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='created_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='建档人'),
+            model_name="customer",
+            name="created_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="建档人",
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='deleted_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='删除人'),
+            model_name="customer",
+            name="deleted_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="删除人",
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='department',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='customers', to='org.department', verbose_name='分支机构'),
+            model_name="customer",
+            name="department",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="customers",
+                to="org.department",
+                verbose_name="分支机构",
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='merged_into',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer', verbose_name='合并至'),
+            model_name="customer",
+            name="merged_into",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="customers.customer",
+                verbose_name="合并至",
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='owner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='owned_customers', to=settings.AUTH_USER_MODEL, verbose_name='负责人'),
+            model_name="customer",
+            name="owner",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="owned_customers",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="负责人",
+            ),
         ),
         migrations.AddField(
-            model_name='contactrelation',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contact_relations', to='customers.customer'),
+            model_name="contactrelation",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="contact_relations",
+                to="customers.customer",
+            ),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contacts', to='customers.customer', verbose_name='客户'),
+            model_name="contact",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="contacts",
+                to="customers.customer",
+                verbose_name="客户",
+            ),
         ),
         migrations.AddField(
-            model_name='attachment',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attachments', to='customers.customer'),
+            model_name="attachment",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="attachments",
+                to="customers.customer",
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='industry',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.industry', verbose_name='行业'),
+            model_name="customer",
+            name="industry",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="customers.industry",
+                verbose_name="行业",
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='region',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.region', verbose_name='区域'),
+            model_name="customer",
+            name="region",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="customers.region",
+                verbose_name="区域",
+            ),
         ),
         migrations.AddField(
-            model_name='specialdate',
-            name='contact',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='special_dates', to='customers.contact', verbose_name='联系人'),
+            model_name="specialdate",
+            name="contact",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="special_dates",
+                to="customers.contact",
+                verbose_name="联系人",
+            ),
         ),
         migrations.AddField(
-            model_name='specialdate',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='special_dates', to='customers.customer'),
+            model_name="specialdate",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="special_dates",
+                to="customers.customer",
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='tags',
-            field=models.ManyToManyField(blank=True, related_name='customers', to='customers.tag', verbose_name='标签'),
+            model_name="customer",
+            name="tags",
+            field=models.ManyToManyField(
+                blank=True, related_name="customers", to="customers.tag", verbose_name="标签"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactrelation',
-            constraint=models.UniqueConstraint(fields=('source', 'target', 'kind'), name='contact_relation_unique'),
+            model_name="contactrelation",
+            constraint=models.UniqueConstraint(
+                fields=("source", "target", "kind"), name="contact_relation_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactrelation',
-            constraint=models.CheckConstraint(condition=models.Q(('source', models.F('target')), _negated=True), name='contact_relation_not_self'),
+            model_name="contactrelation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("source", models.F("target")), _negated=True),
+                name="contact_relation_not_self",
+            ),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['owner', '-updated_at'], name='customer_owner_updated_idx'),
+            model_name="customer",
+            index=models.Index(fields=["owner", "-updated_at"], name="customer_owner_updated_idx"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['department', '-updated_at'], name='customer_dept_updated_idx'),
+            model_name="customer",
+            index=models.Index(
+                fields=["department", "-updated_at"], name="customer_dept_updated_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.UniqueConstraint(condition=models.Q(('deleted_at__isnull', True), models.Q(('credit_code', ''), _negated=True)), fields=('credit_code',), name='customer_unique_live_credit_code'),
+            model_name="customer",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("deleted_at__isnull", True), models.Q(("credit_code", ""), _negated=True)
+                ),
+                fields=("credit_code",),
+                name="customer_unique_live_credit_code",
+            ),
         ),
     ]

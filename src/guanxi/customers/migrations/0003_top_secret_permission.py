@@ -4,14 +4,23 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0002_initial'),
+        ("customers", "0002_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='customer',
-            options={'ordering': ['-updated_at', '-id'], 'permissions': [('export_customer', '导出客户数据'), ('restore_customer', '从回收站恢复客户'), ('override_credit_code', '保留校验未通过的统一社会信用代码'), ('view_top_secret', '查阅绝密附件')], 'verbose_name': '客户', 'verbose_name_plural': '客户'},
+            name="customer",
+            options={
+                "ordering": ["-updated_at", "-id"],
+                "permissions": [
+                    ("export_customer", "导出客户数据"),
+                    ("restore_customer", "从回收站恢复客户"),
+                    ("override_credit_code", "保留校验未通过的统一社会信用代码"),
+                    ("view_top_secret", "查阅绝密附件"),
+                ],
+                "verbose_name": "客户",
+                "verbose_name_plural": "客户",
+            },
         ),
     ]

@@ -941,7 +941,12 @@ def test_top_secret_attachment_only_for_owner_and_authorised_roles(org, client, 
     url = reverse("attachment_download", args=[customer.pk, attachment.pk])
     client.force_login(org.supervisor_north)  # in scope, but not authorised for 绝密
     assert client.get(url).status_code == 403
-    assert AuditEvent.objects.filter(action="attachment.download_refused", actor=org.supervisor_north).count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            action="attachment.download_refused", actor=org.supervisor_north
+        ).count()
+        == 1
+    )
     for user in (org.sales_bj, org.gm, org.keeper):
         client.force_login(user)
         response = client.get(url)

@@ -20,7 +20,12 @@ def book(org):
             customer_type="trading",
             contacts=[{"name": "欧阳娜娜", "mobile": "13812345678"}],
         ),
-        "gangwan": make_customer(org.sales_tj, name="天津港湾贸易有限公司", customer_type="construction", phone="022-66778899"),
+        "gangwan": make_customer(
+            org.sales_tj,
+            name="天津港湾贸易有限公司",
+            customer_type="construction",
+            phone="022-66778899",
+        ),
         "dongfang": make_customer(
             org.sales_sh,
             name="上海东方星河建设股份有限公司",
@@ -72,7 +77,10 @@ def test_filters_and_sort(org, book):
 
 
 def test_customer_get_is_404_for_missing_forbidden_deleted_and_garbage(org, book):
-    assert selectors.customer_get(actor=org.sales_bj, pk=book["xinghe"].pk).name == "北京星河建材有限公司"
+    assert (
+        selectors.customer_get(actor=org.sales_bj, pk=book["xinghe"].pk).name
+        == "北京星河建材有限公司"
+    )
     for pk in (book["dongfang"].pk, 10**9, "abc", None):
         with pytest.raises(NotFound):
             selectors.customer_get(actor=org.sales_bj, pk=pk)
@@ -84,8 +92,13 @@ def test_customer_get_is_404_for_missing_forbidden_deleted_and_garbage(org, book
 def test_recycle_bin_is_scoped(org, book):
     services.customer_delete(actor=org.gm, customer_id=book["dongfang"].pk)
     services.customer_delete(actor=org.gm, customer_id=book["gangwan"].pk)
-    assert {c.name for c in selectors.recycle_bin(actor=org.supervisor_north)} == {"天津港湾贸易有限公司"}
-    assert {c.name for c in selectors.recycle_bin(actor=org.gm)} == {"天津港湾贸易有限公司", "上海东方星河建设股份有限公司"}
+    assert {c.name for c in selectors.recycle_bin(actor=org.supervisor_north)} == {
+        "天津港湾贸易有限公司"
+    }
+    assert {c.name for c in selectors.recycle_bin(actor=org.gm)} == {
+        "天津港湾贸易有限公司",
+        "上海东方星河建设股份有限公司",
+    }
 
 
 def test_phones_masked_outside_own_customers_default_and_override(org, book):
@@ -108,14 +121,23 @@ def test_export_limit_default_and_override(org):
     assert selectors.export_limit(actor=org.gm) == 20000
     both = make_user("salesperson", "supervisor", department=org.beijing)
     assert selectors.export_limit(actor=both) == 5000
-    policy_set(actor=org.admin, values={"customers.export_max_rows": {"salesperson": 100, "*": 1000}}, note="收紧导出")
+    policy_set(
+        actor=org.admin,
+        values={"customers.export_max_rows": {"salesperson": 100, "*": 1000}},
+        note="收紧导出",
+    )
     assert selectors.export_limit(actor=org.sales_bj) == 100
     assert selectors.export_limit(actor=org.supervisor_north) == 1000
 
 
 def test_list_query_count_does_not_grow_with_rows(org, django_assert_max_num_queries):
     for index in range(30):
-        make_customer(org.sales_bj, name=f"北京测试{index}有限公司", contacts=[{"name": f"联系人{index}"}], tags=["老客户"])
+        make_customer(
+            org.sales_bj,
+            name=f"北京测试{index}有限公司",
+            contacts=[{"name": f"联系人{index}"}],
+            tags=["老客户"],
+        )
     with django_assert_max_num_queries(4):
         rows = list(selectors.customer_list(actor=org.sales_bj))
         assert len(rows) == 30

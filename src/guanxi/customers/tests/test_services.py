@@ -28,8 +28,14 @@ def bad_check_character(code):
 def test_create_defaults_owner_and_branch_and_records_history(org):
     customer = services.customer_create(
         actor=org.sales_bj,
-        data={"name": "  华为技术有限公司 ", "credit_code": HUAWEI.lower(), "customer_type": "construction"},
-        contacts=[{"name": "任经理", "mobile": "+86 138 1234 5678", "birthday": dt.date(1980, 5, 1)}],
+        data={
+            "name": "  华为技术有限公司 ",
+            "credit_code": HUAWEI.lower(),
+            "customer_type": "construction",
+        },
+        contacts=[
+            {"name": "任经理", "mobile": "+86 138 1234 5678", "birthday": dt.date(1980, 5, 1)}
+        ],
         tags=["重点客户"],
     )
     assert (customer.name, customer.credit_code) == ("华为技术有限公司", HUAWEI)
@@ -53,7 +59,13 @@ def test_invalid_input_collects_every_field_error_and_writes_nothing(org):
     with pytest.raises(ValidationFailed) as info:
         services.customer_create(
             actor=org.sales_bj,
-            data={"name": "", "credit_code": bad_check_character(HUAWEI), "postcode": "1000", "email": "x@", "customer_type": "spaceship"},
+            data={
+                "name": "",
+                "credit_code": bad_check_character(HUAWEI),
+                "postcode": "1000",
+                "email": "x@",
+                "customer_type": "spaceship",
+            },
             contacts=[{"name": "甲", "mobile": "13812345678"}, {"name": "乙", "mobile": "12345"}],
         )
     detail = info.value.detail
@@ -83,9 +95,16 @@ def test_deleted_customer_frees_its_credit_code_but_then_cannot_be_restored(org)
 def test_bad_credit_code_kept_only_by_archive_keeper_with_reason(org):
     bad = bad_check_character(TENCENT)
     with pytest.raises(ValidationFailed) as info:
-        make_customer(org.sales_bj, credit_code=bad, credit_code_override_reason="营业执照上就是这样印的")
+        make_customer(
+            org.sales_bj, credit_code=bad, credit_code_override_reason="营业执照上就是这样印的"
+        )
     assert "只有档案管理员" in info.value.detail["credit_code"][0]
-    customer = make_customer(org.keeper, owner=org.sales_bj, credit_code=bad, credit_code_override_reason="营业执照印刷错误，已核实")
+    customer = make_customer(
+        org.keeper,
+        owner=org.sales_bj,
+        credit_code=bad,
+        credit_code_override_reason="营业执照印刷错误，已核实",
+    )
     assert customer.credit_code == bad
     event = AuditEvent.objects.get(action="customer.created", customer_id=customer.pk)
     assert event.changes["credit_code_override_reason"] == [None, "营业执照印刷错误，已核实"]
@@ -94,14 +113,20 @@ def test_bad_credit_code_kept_only_by_archive_keeper_with_reason(org):
 
 
 def test_valid_code_drops_a_stale_override_reason(org):
-    customer = make_customer(org.keeper, owner=org.sales_bj, credit_code=HUAWEI, credit_code_override_reason="无需")
+    customer = make_customer(
+        org.keeper, owner=org.sales_bj, credit_code=HUAWEI, credit_code_override_reason="无需"
+    )
     assert customer.credit_code_override_reason == ""
 
 
 def test_customer_type_must_come_from_policy_default_and_override(org):
     with pytest.raises(ValidationFailed):
         make_customer(org.sales_bj, customer_type="distributor")
-    policy_set(actor=org.admin, values={"customers.types": [{"code": "distributor", "label": "经销商"}]}, note="新类型")
+    policy_set(
+        actor=org.admin,
+        values={"customers.types": [{"code": "distributor", "label": "经销商"}]},
+        note="新类型",
+    )
     assert make_customer(org.sales_bj, customer_type="distributor").customer_type == "distributor"
     with pytest.raises(ValidationFailed):
         make_customer(org.sales_bj, customer_type="construction")
@@ -122,15 +147,25 @@ def test_unknown_foreign_keys_are_field_errors(org):
 
 # --- update and history ---------------------------------------------------------------------
 def test_update_records_field_old_and_new(org):
-    customer = make_customer(org.sales_bj, name="北京星河建材有限公司", address="北京市海淀区中关村大街1号")
-    services.customer_update(actor=org.sales_bj, customer_id=customer.pk, data={"address": "北京市朝阳区建国路88号", "phone": "010-62345678"}, tags=["国企"])
+    customer = make_customer(
+        org.sales_bj, name="北京星河建材有限公司", address="北京市海淀区中关村大街1号"
+    )
+    services.customer_update(
+        actor=org.sales_bj,
+        customer_id=customer.pk,
+        data={"address": "北京市朝阳区建国路88号", "phone": "010-62345678"},
+        tags=["国企"],
+    )
     event = AuditEvent.objects.get(action="customer.updated")
     assert event.changes == {
         "address": ["北京市海淀区中关村大街1号", "北京市朝阳区建国路88号"],
         "phone": [None, "010-62345678"],
         "tags": [[], ["国企"]],
     }
-    assert [e.action for e in customer_history(customer_id=customer.pk)] == ["customer.updated", "customer.created"]
+    assert [e.action for e in customer_history(customer_id=customer.pk)] == [
+        "customer.updated",
+        "customer.created",
+    ]
 
 
 def test_update_without_change_writes_no_history(org):
@@ -142,9 +177,13 @@ def test_update_without_change_writes_no_history(org):
 def test_out_of_scope_update_is_not_found_and_changes_nothing(org):
     customer = make_customer(org.sales_sh, address="上海")
     with pytest.raises(NotFound):
-        services.customer_update(actor=org.sales_bj, customer_id=customer.pk, data={"address": "北京"})
+        services.customer_update(
+            actor=org.sales_bj, customer_id=customer.pk, data={"address": "北京"}
+        )
     with pytest.raises(NotFound):
-        services.customer_update(actor=org.supervisor_north, customer_id=customer.pk, data={"address": "北京"})
+        services.customer_update(
+            actor=org.supervisor_north, customer_id=customer.pk, data={"address": "北京"}
+        )
     customer.refresh_from_db()
     assert customer.address == "上海"
 
@@ -157,7 +196,9 @@ def test_read_only_role_cannot_change(org):
 
 def test_supervisor_edits_department_customers(org):
     customer = make_customer(org.sales_tj, address="天津")
-    services.customer_update(actor=org.supervisor_north, customer_id=customer.pk, data={"address": "天津滨海新区"})
+    services.customer_update(
+        actor=org.supervisor_north, customer_id=customer.pk, data={"address": "天津滨海新区"}
+    )
     customer.refresh_from_db()
     assert customer.address == "天津滨海新区"
 
@@ -165,29 +206,52 @@ def test_supervisor_edits_department_customers(org):
 def test_transfer_out_of_own_scope_is_refused(org):
     customer = make_customer(org.supervisor_north)
     with pytest.raises(ValidationFailed):
-        services.customer_update(actor=org.supervisor_north, customer_id=customer.pk, data={"owner": org.sales_sh.pk, "department": org.shanghai.pk})
+        services.customer_update(
+            actor=org.supervisor_north,
+            customer_id=customer.pk,
+            data={"owner": org.sales_sh.pk, "department": org.shanghai.pk},
+        )
     customer.refresh_from_db()
     assert customer.owner == org.supervisor_north
-    services.customer_update(actor=org.supervisor_north, customer_id=customer.pk, data={"owner": org.sales_tj.pk, "department": org.tianjin.pk})
+    services.customer_update(
+        actor=org.supervisor_north,
+        customer_id=customer.pk,
+        data={"owner": org.sales_tj.pk, "department": org.tianjin.pk},
+    )
     customer.refresh_from_db()
     assert customer.owner == org.sales_tj
 
 
 def test_nested_contacts_update_add_and_remove(org):
-    customer = make_customer(org.sales_bj, contacts=[{"name": "甲", "mobile": "13800000001"}, {"name": "乙"}])
+    customer = make_customer(
+        org.sales_bj, contacts=[{"name": "甲", "mobile": "13800000001"}, {"name": "乙"}]
+    )
     first, second = customer.contacts.order_by("id")
     services.customer_update(
         actor=org.sales_bj,
         customer_id=customer.pk,
         data={},
-        contacts=[{"id": first.pk, "name": "甲", "title": "总经理"}, {"name": "丙", "mobile": "13900000003"}],
+        contacts=[
+            {"id": first.pk, "name": "甲", "title": "总经理"},
+            {"name": "丙", "mobile": "13900000003"},
+        ],
     )
     live = {c.name: c for c in Contact.objects.filter(customer=customer, deleted_at__isnull=True)}
     assert set(live) == {"甲", "丙"}
     assert live["甲"].title == "总经理"
     assert Contact.objects.get(pk=second.pk).deleted_at is not None
-    actions = sorted(AuditEvent.objects.filter(customer_id=customer.pk, action__startswith="contact.").values_list("action", flat=True))
-    assert actions == ["contact.created", "contact.created", "contact.created", "contact.deleted", "contact.updated"]
+    actions = sorted(
+        AuditEvent.objects.filter(
+            customer_id=customer.pk, action__startswith="contact."
+        ).values_list("action", flat=True)
+    )
+    assert actions == [
+        "contact.created",
+        "contact.created",
+        "contact.created",
+        "contact.deleted",
+        "contact.updated",
+    ]
 
 
 def test_nested_contact_of_another_customer_is_refused(org):
@@ -195,17 +259,29 @@ def test_nested_contact_of_another_customer_is_refused(org):
     other = make_customer(org.sales_bj, contacts=[{"name": "乙"}])
     foreign = other.contacts.get()
     with pytest.raises(ValidationFailed) as info:
-        services.customer_update(actor=org.sales_bj, customer_id=mine.pk, data={}, contacts=[{"id": foreign.pk, "name": "改名"}])
+        services.customer_update(
+            actor=org.sales_bj,
+            customer_id=mine.pk,
+            data={},
+            contacts=[{"id": foreign.pk, "name": "改名"}],
+        )
     assert info.value.detail["contacts"][0]["id"]
     foreign.refresh_from_db()
     assert foreign.name == "乙"
 
 
 def test_bad_mobile_on_nested_update_changes_nothing(org):
-    customer = make_customer(org.sales_bj, address="旧地址", contacts=[{"name": "甲", "mobile": "13800000001"}])
+    customer = make_customer(
+        org.sales_bj, address="旧地址", contacts=[{"name": "甲", "mobile": "13800000001"}]
+    )
     contact = customer.contacts.get()
     with pytest.raises(ValidationFailed):
-        services.customer_update(actor=org.sales_bj, customer_id=customer.pk, data={"address": "新地址"}, contacts=[{"id": contact.pk, "mobile": "999"}])
+        services.customer_update(
+            actor=org.sales_bj,
+            customer_id=customer.pk,
+            data={"address": "新地址"},
+            contacts=[{"id": contact.pk, "mobile": "999"}],
+        )
     customer.refresh_from_db()
     contact.refresh_from_db()
     assert (customer.address, contact.mobile) == ("旧地址", "13800000001")
@@ -219,7 +295,10 @@ def test_soft_delete_and_restore(org):
     assert Customer.objects.filter(pk=customer.pk).exists()
     services.customer_restore(actor=org.director, customer_id=customer.pk)
     assert Customer.objects.alive().filter(pk=customer.pk).exists()
-    assert [e.action for e in customer_history(customer_id=customer.pk)][:2] == ["customer.restored", "customer.deleted"]
+    assert [e.action for e in customer_history(customer_id=customer.pk)][:2] == [
+        "customer.restored",
+        "customer.deleted",
+    ]
 
 
 def test_salesperson_may_not_delete(org):
@@ -244,15 +323,21 @@ def test_recycle_bin_period_default_and_override(org):
 def test_relationship_circle(org):
     customer = make_customer(org.sales_bj, contacts=[{"name": "董事长"}, {"name": "采购经理"}])
     boss, buyer = customer.contacts.order_by("id")
-    relation = services.contact_relation_create(actor=org.sales_bj, source_id=boss.pk, target_id=buyer.pk, strength=5)
+    relation = services.contact_relation_create(
+        actor=org.sales_bj, source_id=boss.pk, target_id=buyer.pk, strength=5
+    )
     assert relation.customer_id == customer.pk
     with pytest.raises(ValidationFailed):
-        services.contact_relation_create(actor=org.sales_bj, source_id=boss.pk, target_id=buyer.pk, strength=5)
+        services.contact_relation_create(
+            actor=org.sales_bj, source_id=boss.pk, target_id=buyer.pk, strength=5
+        )
     with pytest.raises(ValidationFailed):
         services.contact_relation_create(actor=org.sales_bj, source_id=boss.pk, target_id=boss.pk)
     outsider = make_customer(org.sales_bj, contacts=[{"name": "别家"}]).contacts.get()
     with pytest.raises(ValidationFailed):
-        services.contact_relation_create(actor=org.sales_bj, source_id=boss.pk, target_id=outsider.pk)
+        services.contact_relation_create(
+            actor=org.sales_bj, source_id=boss.pk, target_id=outsider.pk
+        )
     with pytest.raises(NotFound):
         services.contact_relation_create(actor=org.sales_sh, source_id=boss.pk, target_id=buyer.pk)
     event = AuditEvent.objects.get(action="contact_relation.created")
@@ -264,51 +349,89 @@ def test_relationship_circle(org):
 def test_special_dates(org):
     customer = make_customer(org.sales_bj, contacts=[{"name": "王总"}])
     contact = customer.contacts.get()
-    item = services.special_date_create(actor=org.sales_bj, customer_id=customer.pk, data={"kind": "birthday", "date": dt.date(1975, 3, 8), "contact": contact.pk})
+    item = services.special_date_create(
+        actor=org.sales_bj,
+        customer_id=customer.pk,
+        data={"kind": "birthday", "date": dt.date(1975, 3, 8), "contact": contact.pk},
+    )
     assert item.contact == contact and item.remind_days_before == 10
     with pytest.raises(ValidationFailed) as info:
-        services.special_date_create(actor=org.sales_bj, customer_id=customer.pk, data={"kind": "nonsense", "date": dt.date(2020, 1, 1)})
+        services.special_date_create(
+            actor=org.sales_bj,
+            customer_id=customer.pk,
+            data={"kind": "nonsense", "date": dt.date(2020, 1, 1)},
+        )
     assert "kind" in info.value.detail
 
 
 def test_attachments_stored_through_storage_and_audited(org, settings, tmp_path):
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
     customer = make_customer(org.sales_bj)
     upload = SimpleUploadedFile("营业执照.pdf", b"%PDF-1.4 fake", content_type="application/pdf")
-    attachment = services.attachment_add(actor=org.sales_bj, customer_id=customer.pk, file=upload, kind="business_licence", secrecy_level="confidential")
+    attachment = services.attachment_add(
+        actor=org.sales_bj,
+        customer_id=customer.pk,
+        file=upload,
+        kind="business_licence",
+        secrecy_level="confidential",
+    )
     assert attachment.file.read() == b"%PDF-1.4 fake"
     assert (tmp_path / attachment.file.name).exists()
     assert attachment.size == 13
     with pytest.raises(ValidationFailed):
-        services.attachment_add(actor=org.sales_bj, customer_id=customer.pk, file=upload, secrecy_level="cosmic")
+        services.attachment_add(
+            actor=org.sales_bj, customer_id=customer.pk, file=upload, secrecy_level="cosmic"
+        )
     with pytest.raises(NotFound):
         services.attachment_add(actor=org.sales_sh, customer_id=customer.pk, file=upload)
     services.attachment_delete(actor=org.sales_bj, attachment_id=attachment.pk)
     assert Attachment.objects.alive().count() == 0
-    assert AuditEvent.objects.filter(customer_id=customer.pk, action__startswith="attachment.").count() == 2
+    assert (
+        AuditEvent.objects.filter(customer_id=customer.pk, action__startswith="attachment.").count()
+        == 2
+    )
 
 
 def test_oversized_attachment_refused(org, settings):
     settings.GUANXI_ATTACHMENT_MAX_BYTES = 10
     customer = make_customer(org.sales_bj)
     with pytest.raises(ValidationFailed) as info:
-        services.attachment_add(actor=org.sales_bj, customer_id=customer.pk, file=SimpleUploadedFile("a.txt", b"x" * 11))
+        services.attachment_add(
+            actor=org.sales_bj, customer_id=customer.pk, file=SimpleUploadedFile("a.txt", b"x" * 11)
+        )
     assert "文件过大" in info.value.detail["file"][0]
 
 
 # --- completeness and filing deadline (policy driven) ----------------------------------------
 def test_completeness_default_required_fields(org):
-    customer = make_customer(org.sales_bj, name="北京星河建材有限公司", credit_code=HUAWEI, address="北京")
+    customer = make_customer(
+        org.sales_bj, name="北京星河建材有限公司", credit_code=HUAWEI, address="北京"
+    )
     result = completeness(customer)
     # 10 required by default; present: name, credit_code, address, owner -> 4/10
     assert result.score == 40
-    assert [field for field, _label in result.missing] == ["legal_representative", "phone", "customer_type", "industry", "region", "contacts"]
+    assert [field for field, _label in result.missing] == [
+        "legal_representative",
+        "phone",
+        "customer_type",
+        "industry",
+        "region",
+        "contacts",
+    ]
     services.contact_create(actor=org.sales_bj, customer_id=customer.pk, data={"name": "甲"})
     assert completeness(Customer.objects.get(pk=customer.pk)).score == 50
 
 
 def test_completeness_with_overridden_required_fields(org):
-    policy_set(actor=org.admin, values={"customers.required_fields": ["name", "postcode"]}, note="简化")
+    policy_set(
+        actor=org.admin, values={"customers.required_fields": ["name", "postcode"]}, note="简化"
+    )
     customer = make_customer(org.sales_bj, name="甲公司")
     assert completeness(customer).score == 50
     assert completeness(customer).missing == [("postcode", "邮编")]

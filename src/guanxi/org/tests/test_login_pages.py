@@ -128,7 +128,10 @@ class TestPasswordChange:
         assert get_user_model().objects.get(username="sales_bj").check_password(NEW_PASSWORD)
         from guanxi.audit.models import AuditEvent
 
-        assert AuditEvent.objects.filter(action="user.password_changed", actor=org.sales_bj).count() == 1
+        assert (
+            AuditEvent.objects.filter(action="user.password_changed", actor=org.sales_bj).count()
+            == 1
+        )
 
     @pytest.mark.parametrize(
         ("old", "new", "message"),

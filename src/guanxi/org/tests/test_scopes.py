@@ -12,7 +12,11 @@ from guanxi.org.scopes import CHANGE, VIEW, department_subtree, resolve_scope
 def book(org):
     """One customer per salesperson branch, plus one owned by the northern supervisor."""
     return {
-        "bj": make_customer(org.sales_bj, name="北京星河建材有限公司", contacts=[{"name": "王经理", "mobile": "13812345678"}]),
+        "bj": make_customer(
+            org.sales_bj,
+            name="北京星河建材有限公司",
+            contacts=[{"name": "王经理", "mobile": "13812345678"}],
+        ),
         "tj": make_customer(org.sales_tj, name="天津港湾贸易有限公司"),
         "sh": make_customer(org.sales_sh, name="上海东方建设工程股份有限公司"),
         "north": make_customer(org.supervisor_north, name="华北大区直属客户有限公司"),
@@ -92,7 +96,9 @@ def test_user_without_roles_sees_own_records_only(org, book):
 
 
 def test_children_follow_their_customer(org, book):
-    assert set(Contact.objects.visible_to(org.sales_bj).values_list("name", flat=True)) == {"王经理"}
+    assert set(Contact.objects.visible_to(org.sales_bj).values_list("name", flat=True)) == {
+        "王经理"
+    }
     assert Contact.objects.visible_to(org.sales_sh).count() == 0
     assert Contact.objects.visible_to(org.supervisor_north).count() == 1
 

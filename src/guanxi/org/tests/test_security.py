@@ -89,6 +89,8 @@ def test_production_configuration_passes_check_deploy(tmp_path):
 def test_production_refuses_to_start_without_secret_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"GUANXI_DEV", "DEBUG", "SECRET_KEY"}}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'prod.sqlite3'}"
-    result = subprocess.run([sys.executable, "-m", "guanxi", "check"], env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "guanxi", "check"], env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr

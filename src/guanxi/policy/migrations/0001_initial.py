@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,36 +14,86 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='PolicyVersion',
+            name="PolicyVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(unique=True, verbose_name='版本号')),
-                ('status', models.CharField(choices=[('draft', '草稿'), ('published', '已发布')], default='draft', max_length=12, verbose_name='状态')),
-                ('effective_from', models.DateTimeField(db_index=True, verbose_name='生效时间')),
-                ('note', models.CharField(max_length=200, verbose_name='修订说明')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('published_at', models.DateTimeField(blank=True, null=True, verbose_name='发布时间')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
-                ('published_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='发布人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(unique=True, verbose_name="版本号")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "草稿"), ("published", "已发布")],
+                        default="draft",
+                        max_length=12,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("effective_from", models.DateTimeField(db_index=True, verbose_name="生效时间")),
+                ("note", models.CharField(max_length=200, verbose_name="修订说明")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                (
+                    "published_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="发布时间"),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="创建人",
+                    ),
+                ),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="发布人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '策略版本',
-                'verbose_name_plural': '策略版本',
-                'ordering': ['-number'],
+                "verbose_name": "策略版本",
+                "verbose_name_plural": "策略版本",
+                "ordering": ["-number"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyValue',
+            name="PolicyValue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=80, verbose_name='规则')),
-                ('value', models.JSONField(verbose_name='取值')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='values', to='policy.policyversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=80, verbose_name="规则")),
+                ("value", models.JSONField(verbose_name="取值")),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="values",
+                        to="policy.policyversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '规则取值',
-                'verbose_name_plural': '规则取值',
-                'constraints': [models.UniqueConstraint(fields=('version', 'key'), name='policy_value_unique_key')],
+                "verbose_name": "规则取值",
+                "verbose_name_plural": "规则取值",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("version", "key"), name="policy_value_unique_key"
+                    )
+                ],
             },
         ),
     ]

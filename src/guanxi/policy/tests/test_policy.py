@@ -38,7 +38,12 @@ def test_every_rule_refuses_a_value_of_the_wrong_type(org, key):
 
 def test_override_applies_from_its_effective_moment(org):
     later = timezone.now() + dt.timedelta(days=10)
-    policy_set(actor=org.admin, values={"customers.filing_deadline_workdays": 3}, note="from next week", effective_from=later)
+    policy_set(
+        actor=org.admin,
+        values={"customers.filing_deadline_workdays": 3},
+        note="from next week",
+        effective_from=later,
+    )
     assert policy.get("customers.filing_deadline_workdays") == 5
     assert policy.get("customers.filing_deadline_workdays", at=later) == 3
     assert policy.get("customers.filing_deadline_workdays", at=later - dt.timedelta(seconds=1)) == 5
@@ -46,15 +51,30 @@ def test_override_applies_from_its_effective_moment(org):
 
 def test_versions_overlay_in_order(org):
     t0 = timezone.now() - dt.timedelta(days=2)
-    policy_set(actor=org.admin, values={"customers.freshness_days": 90, "customers.recycle_bin_days": 60}, note="v1", effective_from=t0)
-    policy_set(actor=org.admin, values={"customers.freshness_days": 30}, note="v2", effective_from=t0 + dt.timedelta(days=1))
+    policy_set(
+        actor=org.admin,
+        values={"customers.freshness_days": 90, "customers.recycle_bin_days": 60},
+        note="v1",
+        effective_from=t0,
+    )
+    policy_set(
+        actor=org.admin,
+        values={"customers.freshness_days": 30},
+        note="v2",
+        effective_from=t0 + dt.timedelta(days=1),
+    )
     assert policy.get("customers.freshness_days") == 30
     assert policy.get("customers.recycle_bin_days") == 60  # v2 did not touch it
     assert policy.get("customers.freshness_days", at=t0 + dt.timedelta(hours=1)) == 90
 
 
 def test_drafts_do_not_apply_until_published(org):
-    version = policy_version_create(actor=org.admin, note="draft", effective_from=timezone.now(), values={"security.lockout_failures": 3})
+    version = policy_version_create(
+        actor=org.admin,
+        note="draft",
+        effective_from=timezone.now(),
+        values={"security.lockout_failures": 3},
+    )
     assert policy.get("security.lockout_failures") == 5
     policy_version_publish(actor=org.admin, version_id=version.pk)
     assert policy.get("security.lockout_failures") == 3
@@ -71,10 +91,21 @@ def test_only_administrators_edit_policy(org):
 
 def test_rule_checks_give_chinese_messages(org):
     with pytest.raises(ValidationFailed) as info:
-        policy_set(actor=org.admin, values={"grading.bands": [{"code": "A", "label": "A", "min": 60}, {"code": "B", "label": "B", "min": 80}]}, note="x")
+        policy_set(
+            actor=org.admin,
+            values={
+                "grading.bands": [
+                    {"code": "A", "label": "A", "min": 60},
+                    {"code": "B", "label": "B", "min": 80},
+                ]
+            },
+            note="x",
+        )
     assert "从高到低" in info.value.detail["grading.bands"][0]
     with pytest.raises(ValidationFailed) as info:
-        policy_set(actor=org.admin, values={"customers.required_fields": ["name", "shoe_size"]}, note="x")
+        policy_set(
+            actor=org.admin, values={"customers.required_fields": ["name", "shoe_size"]}, note="x"
+        )
     assert "shoe_size" in info.value.detail["customers.required_fields"][0]
     with pytest.raises(ValidationFailed) as info:
         policy_set(actor=org.admin, values={"credit.warning_share": "1.5"}, note="x")
@@ -88,7 +119,11 @@ def test_publishing_is_audited(org):
     from guanxi.audit.models import AuditEvent
 
     policy_set(actor=org.admin, values={"customers.freshness_days": 60}, note="x")
-    actions = list(AuditEvent.objects.filter(object_type="policy.policyversion").values_list("action", flat=True))
+    actions = list(
+        AuditEvent.objects.filter(object_type="policy.policyversion").values_list(
+            "action", flat=True
+        )
+    )
     assert sorted(actions) == ["policy.version_created", "policy.version_published"]
     created = AuditEvent.objects.get(action="policy.version_created")
     assert created.changes == {"customers.freshness_days": [None, 60]}
