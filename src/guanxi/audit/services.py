@@ -8,6 +8,7 @@ import decimal
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
 from guanxi.audit.context import current
 from guanxi.audit.models import AuditEvent
@@ -19,6 +20,8 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, decimal.Decimal):
         return str(value)
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        return timezone.localtime(value).isoformat()  # one instant, one spelling
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, models.Model):

@@ -26,12 +26,16 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from guanxi import policy
-from guanxi.audit import services as audit
 from guanxi.core.admin import AuditedModelAdmin, adopt_saved
 from guanxi.core.errors import DomainError, ValidationFailed
 from guanxi.policy import registry
 from guanxi.policy.models import PolicyValue, PolicyVersion
-from guanxi.policy.services import policy_value_check, policy_version_create, policy_version_publish
+from guanxi.policy.services import (
+    policy_value_check,
+    policy_version_create,
+    policy_version_publish,
+    policy_version_update,
+)
 
 DRAFT = PolicyVersion.Status.DRAFT
 
@@ -66,7 +70,7 @@ def rule_reference_table() -> SafeString:
             (
                 rule.key,
                 rule.label,
-                registry._KIND_NAMES[rule.kind],
+                registry.KIND_NAMES[rule.kind],
                 compact_json(rule.default),
                 _in_force(rule),
                 rule.help,
@@ -303,44 +307,33 @@ class PolicyVersionAdmin(AuditedModelAdmin):
         }
 
     def save_model(self, request: HttpRequest, obj: PolicyVersion, form: Any, change: bool) -> None:
-        if not change:
-            return  # created with its values in save_related, through the service
-        current = PolicyVersion.objects.select_for_update().filter(pk=obj.pk, status=DRAFT).first()
-        if current is None:
+        # Versions are written with their values in save_related, through the services.
+        if change and not PolicyVersion.objects.filter(pk=obj.pk, status=DRAFT).exists():
             raise PermissionDenied(gettext("该版本已发布，不能修改。"))
-        form._policy_before = self._state(current)
-        super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         obj = form.instance
+        values = self._submitted_values(formsets)
         if not change:
             version = policy_version_create(
-                actor=request.user,
-                note=obj.note,
-                effective_from=obj.effective_from,
-                values=self._submitted_values(formsets),
+                actor=request.user, note=obj.note, effective_from=obj.effective_from, values=values
             )
             adopt_saved(obj, version)
             return
-        super().save_related(request, form, formsets, change)
-        after = self._state(
-            PolicyVersion.objects.prefetch_related("values").filter(pk=obj.pk).first()
+        policy_version_update(
+            actor=request.user,
+            version_id=obj.pk,
+            note=obj.note,
+            effective_from=obj.effective_from,
+            values=values,
         )
-        before = getattr(form, "_policy_before", {})
-        changes = audit.diff(before, after)
-        changes.update({key: [value, None] for key, value in before.items() if key not in after})
-        if changes:
-            audit.record(
-                actor=request.user, action="policy.version_updated", obj=obj, changes=changes
-            )
 
     def construct_change_message(
         self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
     ) -> Any:
-        if add:
-            # The inline rows were written by the service, not by the formsets.
-            return [{"added": {}}]
-        return super().construct_change_message(request, form, formsets, add)
+        # The inline rows are written by the services, not by the formsets; the audit log
+        # holds the field-level change.
+        return [{"added": {}}] if add else [{"changed": {"fields": [str(_("规则取值"))]}}]
 
     # --- publishing ------------------------------------------------------------------------
     @admin.action(description=_("发布所选草稿"), permissions=["change"])

@@ -50,7 +50,7 @@ _KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
     "list": lambda v: isinstance(v, list),
     "dict": lambda v: isinstance(v, dict),
 }
-_KIND_NAMES = {
+KIND_NAMES = {
     "int": "整数",
     "bool": "布尔值",
     "str": "文本",
@@ -74,7 +74,7 @@ def validate(item: Rule, value: Any) -> None:
     """Raise ValidationError (Chinese) unless value fits the rule."""
     ok = _is_decimal(value) if item.kind == "decimal" else _KIND_CHECKS[item.kind](value)
     if not ok:
-        raise ValidationError(f"{item.label}（{item.key}）应为{_KIND_NAMES[item.kind]}。")
+        raise ValidationError(f"{item.label}（{item.key}）应为{KIND_NAMES[item.kind]}。")
     if item.check is not None:
         item.check(value)
 

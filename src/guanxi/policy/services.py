@@ -60,6 +60,34 @@ def policy_version_create(
 
 
 @transaction.atomic
+def policy_version_update(
+    *, actor: Any, version_id: int, note: str, effective_from: dt.datetime, values: dict[str, Any]
+) -> PolicyVersion:
+    """Replace a draft's note, effective moment and values. Published versions are frozen:
+    a change to policy in force is always a new version."""
+    _require_admin(actor)
+    version = PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
+    if version is None or version.status != PolicyVersion.Status.DRAFT:
+        raise ValidationFailed(_("该版本已发布，不能修改。"))
+    for key, value in values.items():
+        policy_value_check(key=key, value=value)
+    before = {"note": version.note, "effective_from": version.effective_from}
+    before.update({item.key: item.value for item in version.values.all()})
+    version.note, version.effective_from = note, effective_from
+    version.save(update_fields=["note", "effective_from"])
+    version.values.all().delete()
+    PolicyValue.objects.bulk_create(
+        [PolicyValue(version=version, key=key, value=value) for key, value in values.items()]
+    )
+    after = {"note": note, "effective_from": effective_from, **values}
+    changes = audit.diff(before, after)
+    changes.update({key: [value, None] for key, value in before.items() if key not in after})
+    if changes:
+        audit.record(actor=actor, action="policy.version_updated", obj=version, changes=changes)
+    return version
+
+
+@transaction.atomic
 def policy_version_publish(*, actor: Any, version_id: int) -> PolicyVersion:
     _require_admin(actor)
     version = PolicyVersion.objects.select_for_update().filter(pk=version_id).first()

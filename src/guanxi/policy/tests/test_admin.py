@@ -173,8 +173,7 @@ def test_editing_a_draft_is_audited(client, administrator):
     )
 
     assert response.status_code == 302
-    value.refresh_from_db()
-    assert value.value == 4
+    assert draft.values.get().value == 4
     event = AuditEvent.objects.get(action="policy.version_updated")
     assert event.changes == {"note": ["草稿", "草稿（修订）"], KEY: [3, 4]}
     assert event.source == "admin"

@@ -72,7 +72,7 @@ def render() -> str:
             cells = [
                 f"`{rule.key}`",
                 _cell(rule.label),
-                f"{registry._KIND_NAMES[rule.kind]}（{rule.kind}）",
+                f"{registry.KIND_NAMES[rule.kind]}（{rule.kind}）",
                 f"`{_cell(compact_json(rule.default))}`",
                 _cell(rule.help),
             ]
