@@ -23,8 +23,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Compiled catalogues (.mo) are build output: made here from src/guanxi/locale/*/django.po.
 messages: install
-	$(PY) -m guanxi compilemessages --ignore '.venv/*' --ignore 'node_modules/*' -v 0
+	cd src/guanxi && if [ -d locale ]; then ../../$(PY) -m guanxi compilemessages -v 0; fi
 
 demo: install messages
 	$(PY) -m guanxi migrate --no-input -v 0
