@@ -153,10 +153,13 @@ def field_label(object_type: str, name: str) -> str:
     if name in EXTRA_LABELS:
         return str(EXTRA_LABELS[name])
     try:
-        model = apps.get_model(object_type)
-        return str(model._meta.get_field(name).verbose_name)
+        field = apps.get_model(object_type)._meta.get_field(name)
     except (LookupError, ValueError, FieldDoesNotExist):
         return name
+    if hasattr(field, "verbose_name"):
+        return str(field.verbose_name)
+    # A reverse relation (e.g. "contacts"): name it after the related model.
+    return str(field.related_model._meta.verbose_name_plural)
 
 
 def _text(value: Any) -> str:

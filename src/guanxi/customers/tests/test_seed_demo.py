@@ -203,3 +203,21 @@ def test_print_demo_logins_without_demo_users(org):
 
 def test_demo_password_satisfies_the_validators(db):
     validate_password(demo.DEMO_PASSWORD, User(username="admin", name="吴建国"))
+
+
+def test_every_page_renders_on_demo_data(seeded, client):
+    """Realistic data through the real pages: the 360 page of every demo customer, the
+    list and the home page, as the general manager and as a salesperson."""
+    from django.urls import reverse
+
+    manager = User.objects.filter(groups__role__code="general_manager").first()
+    seller = User.objects.filter(groups__role__code="salesperson").first()
+    client.force_login(manager)
+    for pk in Customer.objects.values_list("pk", flat=True):
+        response = client.get(reverse("customer_detail", args=[pk]))
+        assert response.status_code == 200, pk
+    for user in (manager, seller):
+        client.force_login(user)
+        assert client.get(reverse("customer_list")).status_code == 200
+        assert client.get(reverse("home")).status_code == 200
+        assert client.get(reverse("customer_list"), {"q": "建"}).status_code == 200
