@@ -134,3 +134,23 @@ def test_error_pages_are_chinese(client, org):
 )
 def test_next_occurrence(day, recurring, expected):
     assert _next_occurrence(day, recurring=recurring, today=dt.date(2026, 3, 10)) == expected
+
+
+def test_pages_stay_chinese_for_an_english_browser_until_the_user_switches(client, org):
+    from django.urls import reverse
+
+    client.force_login(org.sales_bj)
+    response = client.get(reverse("customer_list"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response["Content-Language"] == "zh-hans"
+    assert "客户列表" in response.content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert client.get(reverse("customer_list"))["Content-Language"] == "en"
+
+
+def test_api_clients_may_ask_for_a_language_by_header(client, org):
+    from guanxi.core.testing import api_client
+
+    response = api_client(org.sales_bj).get("/api/customers/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response["Content-Language"] == "en"
+    response = api_client(org.sales_bj).get("/api/customers/")
+    assert response["Content-Language"] == "zh-hans"
