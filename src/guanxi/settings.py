@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "guanxi.core",
     "guanxi.org",
     "guanxi.policy",
@@ -172,6 +174,15 @@ AXES_LOCKOUT_CALLABLE = "guanxi.org.security.lockout_response"
 AXES_VERBOSE = False
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# --- Background work ------------------------------------------------------------------------
+# Django's Tasks API (django-tasks backport) with the database backend: no extra service on
+# SQLite, many workers on PostgreSQL (SKIP LOCKED). Run `python -m guanxi db_worker`.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

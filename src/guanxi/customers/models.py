@@ -90,6 +90,10 @@ class Customer(ScopedModel, TimeStampedModel):
         LOW = "low", _("低价值")
 
     name = models.CharField(_("客户名称"), max_length=200, db_index=True)
+    # Comparison key for duplicate detection (customers.dedup.normalise), kept by services.
+    name_normalised = models.CharField(
+        _("名称比对键"), max_length=200, blank=True, db_index=True, editable=False
+    )
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
     credit_code_override_reason = models.CharField(
         _("信用代码校验豁免原因"),

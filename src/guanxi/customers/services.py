@@ -20,6 +20,7 @@ from guanxi import policy
 from guanxi.audit import services as audit
 from guanxi.core.china import credit_code_problem, normalise_credit_code, normalise_mobile
 from guanxi.core.errors import DuplicateCreditCode, NotFound, PermissionDenied, ValidationFailed
+from guanxi.customers.dedup.normalise import normalise_name
 from guanxi.customers.models import (
     Attachment,
     Contact,
@@ -167,6 +168,7 @@ def _check_customer(actor: Any, customer: Customer) -> None:
     """All business validation of an unsaved customer state; raises ValidationFailed."""
     errors: dict[str, list[str]] = {}
     customer.name = (customer.name or "").strip()
+    customer.name_normalised = normalise_name(customer.name)
     customer.credit_code = normalise_credit_code(customer.credit_code)
     customer.credit_code_override_reason = (customer.credit_code_override_reason or "").strip()
     try:

@@ -1,8 +1,12 @@
-from django.urls import path
+from django.urls import include, path
 
 from guanxi.customers import views
 
 urlpatterns = [
+    # Data intake and quality (issue 3): import/export, duplicates and merge, search & quality.
+    path("", include("guanxi.customers.imports.urls")),
+    path("", include("guanxi.customers.dedup.urls")),
+    path("", include("guanxi.customers.search.urls")),
     path("", views.customer_list, name="customer_list"),
     path("new/", views.customer_create, name="customer_create"),
     path("export.csv", views.customer_export, name="customer_export"),

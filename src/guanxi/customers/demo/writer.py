@@ -14,6 +14,7 @@ from django.utils import timezone
 from guanxi import policy
 from guanxi.audit.context import AuditContext, using
 from guanxi.audit.models import AuditEvent
+from guanxi.customers.dedup.normalise import normalise_name
 from guanxi.customers.demo.data import (
     BATCH_SIZE,
     DEFAULT_CUSTOMERS,
@@ -183,6 +184,7 @@ def _write(plans: list[CustomerPlan], ctx: _Context, summary: SeedSummary) -> No
         customers.append(
             Customer(
                 name=plan.name,
+                name_normalised=normalise_name(plan.name),
                 credit_code=plan.credit_code,
                 legal_representative=plan.legal_representative,
                 registered_capital=plan.registered_capital,

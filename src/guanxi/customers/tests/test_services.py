@@ -456,3 +456,13 @@ def test_change_deadline_and_freshness_rules_are_read(org):
     assert is_stale(customer, at=timezone.now() + dt.timedelta(days=181))
     policy_set(actor=org.admin, values={"customers.freshness_days": 30}, note="x")
     assert is_stale(customer, at=timezone.now() + dt.timedelta(days=31))
+
+
+def test_services_keep_the_normalised_name_key(org):
+    customer = make_customer(org.sales_bj, name="华建建材（北京）有限公司")
+    assert customer.name_normalised == "华建建材"
+    services.customer_update(
+        actor=org.sales_bj, customer_id=customer.pk, data={"name": "廣州華潤置地有限公司"}
+    )
+    customer.refresh_from_db()
+    assert customer.name_normalised == "华润置地"

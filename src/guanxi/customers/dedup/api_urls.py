@@ -1,0 +1,3 @@
+"""API of customers.dedup (included from customers/api_urls.py, before the customer router)."""
+
+urlpatterns: list = []

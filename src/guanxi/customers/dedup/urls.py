@@ -1,0 +1,3 @@
+"""Pages of customers.dedup (included from customers/urls.py)."""
+
+urlpatterns: list = []

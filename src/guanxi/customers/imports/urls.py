@@ -1,0 +1,3 @@
+"""Pages of customers.imports (included from customers/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of customers.search (included from customers/urls.py)."""
+
+urlpatterns: list = []
