@@ -406,3 +406,24 @@ class Attachment(CustomerChild):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Models of the app's sub-packages live beside their code but belong to this app.
+from guanxi.customers.dedup.models import DuplicateDismissal, MergeRecord  # noqa: E402
+from guanxi.customers.imports.models import ImportJob, ImportMapping  # noqa: E402
+
+__all__ = [
+    "Attachment",
+    "Contact",
+    "ContactRelation",
+    "Customer",
+    "DuplicateDismissal",
+    "ImportJob",
+    "ImportMapping",
+    "Industry",
+    "MergeRecord",
+    "Region",
+    "SecrecyLevel",
+    "SpecialDate",
+    "Tag",
+]
