@@ -32,10 +32,16 @@ demo: install messages
 	$(PY) -m guanxi seed-demo --if-empty
 	$(MAKE) --no-print-directory serve
 
+# The web server and, beside it, a background worker (imports, sweeps); both stop together.
 serve: install
 	$(PY) -m guanxi collectstatic --no-input -v 0
 	$(PY) -m guanxi print-demo-logins
+	$(PY) -m guanxi db_worker --queue-name '*' --no-reload -v 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m guanxi runserver $(HOST):$(PORT)
+
+worker: install
+	$(PY) -m guanxi db_worker --queue-name '*'
 
 # Unit and integration suite on the configured database (SQLite by default), then the browser journeys.
 test: install messages
