@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "guanxi.policy",
     "guanxi.audit",
     "guanxi.customers",
+    "guanxi.ledger",
+    "guanxi.credit",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,8 @@ from guanxi.core import views as core_views
 api_patterns = [
     path("", include("guanxi.org.api_urls")),
     path("", include("guanxi.customers.api_urls")),
+    path("", include("guanxi.ledger.api_urls")),
+    path("", include("guanxi.credit.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -17,6 +19,8 @@ urlpatterns = [
     path("accounts/", include("guanxi.org.urls")),
     path("customers/", include("guanxi.customers.urls")),
     path("audit/", include("guanxi.audit.urls")),
+    path("ledger/", include("guanxi.ledger.urls")),
+    path("credit/", include("guanxi.credit.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]
