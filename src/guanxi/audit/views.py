@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.audit.selectors import audit_search as search_events
+from guanxi.core.forms import ModelChoiceField
 from guanxi.core.templatetags.guanxi_tags import ACTION_LABELS
 from guanxi.org.models import User
 from guanxi.org.selectors import users_visible_to
@@ -39,7 +40,7 @@ class DateInput(forms.DateInput):
 class AuditFilterForm(forms.Form):
     text = forms.CharField(label=_("关键词"), required=False, max_length=100)
     action = forms.ChoiceField(label=_("操作"), required=False)
-    actor = forms.ModelChoiceField(
+    actor = ModelChoiceField(
         queryset=User.objects.none(), label=_("操作人"), required=False, empty_label=_("全部")
     )
     customer = forms.IntegerField(label=_("客户ID"), required=False, min_value=1)

@@ -62,6 +62,8 @@ def _flatten(detail: Any) -> Any:
         return {key: _flatten(value) for key, value in detail.items()}
     if isinstance(detail, list):
         return [_flatten(item) for item in detail]
+    if detail is None or isinstance(detail, bool | int | float):
+        return detail  # numbers in a detail stay numbers (e.g. possible_duplicate ids, scores)
     return str(detail)
 
 

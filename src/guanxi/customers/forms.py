@@ -18,6 +18,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.errors import DomainError, NotFound, PermissionDenied
+from guanxi.core.forms import ModelChoiceField, formfield_for
 from guanxi.customers.models import (
     Attachment,
     Contact,
@@ -79,7 +80,7 @@ def _add(form: forms.Form, field: str, messages: Any) -> None:
 def _formfield(field: Any, **kwargs: Any) -> Any:
     if isinstance(field, models.URLField):
         kwargs["assume_scheme"] = "https"
-    return field.formfield(**kwargs)
+    return formfield_for(field, **kwargs)
 
 
 class ServiceModelForm(forms.ModelForm):
@@ -238,6 +239,7 @@ class ContactForm(MaskedPhonesMixin, ServiceModelForm):
     masked_fields = ("mobile", "phone")
 
     class Meta:
+        formfield_callback = formfield_for
         model = Contact
         fields = CONTACT_FIELDS
         widgets = {
@@ -257,9 +259,9 @@ class ContactForm(MaskedPhonesMixin, ServiceModelForm):
 
 
 class RelationForm(forms.Form):
-    source = forms.ModelChoiceField(queryset=Contact.objects.none(), label=_("联系人"))
+    source = ModelChoiceField(queryset=Contact.objects.none(), label=_("联系人"))
     kind = forms.ChoiceField(choices=ContactRelation.Kind.choices, label=_("关系"))
-    target = forms.ModelChoiceField(queryset=Contact.objects.none(), label=_("关联联系人"))
+    target = ModelChoiceField(queryset=Contact.objects.none(), label=_("关联联系人"))
     strength = forms.IntegerField(
         label=_("影响程度（1–5）"), initial=3, widget=forms.NumberInput(attrs={"min": 1, "max": 5})
     )
@@ -273,6 +275,7 @@ class RelationForm(forms.Form):
 
 class SpecialDateForm(ServiceModelForm):
     class Meta:
+        formfield_callback = formfield_for
         model = SpecialDate
         fields = ["kind", "date", "contact", "recurring", "remind_days_before", "note"]
         widgets = {"date": DateInput()}
@@ -312,9 +315,9 @@ class CustomerFilterForm(forms.Form):
 
     q = forms.CharField(label=_("搜索"), required=False, max_length=100)
     type = forms.ChoiceField(label=_("客户类型"), required=False)
-    region = forms.ModelChoiceField(queryset=Region.objects.all(), label=_("区域"), required=False)
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), label=_("负责人"), required=False)
-    tag = forms.ModelChoiceField(queryset=Tag.objects.all(), label=_("标签"), required=False)
+    region = ModelChoiceField(queryset=Region.objects.all(), label=_("区域"), required=False)
+    owner = ModelChoiceField(queryset=User.objects.none(), label=_("负责人"), required=False)
+    tag = ModelChoiceField(queryset=Tag.objects.all(), label=_("标签"), required=False)
     sort = forms.ChoiceField(choices=SORT_CHOICES, label=_("排序"), required=False)
 
     def __init__(self, *args: Any, actor: User, **kwargs: Any):

@@ -1,8 +1,9 @@
 """Every read of the archive used outside this app. All start from visible_to(actor).
 
-Search (issue 2 level): Chinese substring of the customer name, credit code, customer
-phone, contact names and contact phones (LIKE/ILIKE). Issue 3 replaces the engine with
-FTS5/pg_trgm behind the same `customer_list(search=...)` signature.
+Search: Chinese substring of the customer name, credit code, customer phone, contact
+names and contact phones, through the trigger-kept index of customers.search.index
+(FTS5 / pg_trgm plus a gram table for one- and two-character queries; ADR 0004), always
+inside visible_to(actor). Deep pages: customers.search.pagination (keyset).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from django.db.models import (
 from django.utils import timezone
 
 from guanxi import policy
-from guanxi.core.china import mask_phone, normalise_credit_code
+from guanxi.core.china import mask_phone
 from guanxi.core.errors import NotFound
+from guanxi.core.ids import parse_id
 from guanxi.customers.models import Contact, ContactRelation, Customer, SpecialDate
+from guanxi.customers.search import index as search_index
 from guanxi.org.scopes import VIEW
 
 SORTS = {
@@ -64,9 +67,9 @@ def customer_list(
 ) -> QuerySet[Customer]:
     """Live customers in the actor's scope, filtered, searched and sorted."""
     customers = Customer.objects.visible_to(actor, VIEW).alive()
-    search = (search or "").strip()
-    if search:
-        customers = customers.filter(_search_q(search))
+    query = search_index.parse(search or "", actor=actor)
+    if query is not None:
+        customers = customers.filter(search_index.search_q(query))
     if customer_type:
         customers = customers.filter(customer_type=customer_type)
     if region_id:
@@ -90,25 +93,20 @@ def customer_list(
     )
 
 
-def _search_q(text: str) -> Q:
-    contact_match = Contact.objects.filter(
-        customer_id=OuterRef("pk"), deleted_at__isnull=True
-    ).filter(Q(name__icontains=text) | Q(mobile__contains=text) | Q(phone__contains=text))
-    q = Q(name__icontains=text) | Q(phone__contains=text) | Q(Exists(contact_match))
-    code = normalise_credit_code(text)
-    if len(code) >= 4:
-        q |= Q(credit_code__contains=code)
-    return q
+def _search_q(text: str, *, actor: Any = None) -> Q:
+    """Customers matching the search text (customers.search.index); Q() for no text. The
+    plan (index or LIKE) depends on how much of the archive the actor sees."""
+    query = search_index.parse(text, actor=actor)
+    return search_index.search_q(query) if query is not None else Q()
 
 
 def customer_get(
     *, actor: Any, pk: Any, action: str = VIEW, include_deleted: bool = False
 ) -> Customer:
     """One customer by id, through scope: missing and forbidden both raise NotFound."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+    pk = parse_id(pk)
+    if pk is None:
+        raise NotFound()
     customers = Customer.objects.visible_to(actor, action)
     if not include_deleted:
         customers = customers.alive()
@@ -137,10 +135,9 @@ def _customer_with_is_mine(actor: Any) -> Prefetch:
 
 
 def contact_get(*, actor: Any, pk: Any, action: str = VIEW) -> Contact:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+    pk = parse_id(pk)
+    if pk is None:
+        raise NotFound()
     contact = (
         Contact.objects.visible_to(actor, action)
         .alive()

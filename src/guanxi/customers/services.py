@@ -19,7 +19,15 @@ from django.utils.translation import gettext as _
 from guanxi import policy
 from guanxi.audit import services as audit
 from guanxi.core.china import credit_code_problem, normalise_credit_code, normalise_mobile
-from guanxi.core.errors import DuplicateCreditCode, NotFound, PermissionDenied, ValidationFailed
+from guanxi.core.errors import (
+    DuplicateCreditCode,
+    NotFound,
+    PermissionDenied,
+    PossibleDuplicate,
+    ValidationFailed,
+)
+from guanxi.core.ids import parse_id
+from guanxi.customers.dedup.matching import duplicate_candidates
 from guanxi.customers.dedup.normalise import normalise_name
 from guanxi.customers.models import (
     Attachment,
@@ -138,9 +146,10 @@ def _resolve_foreign_keys(data: dict[str, Any]) -> dict[str, list[str]]:
         if value in (None, ""):
             data[name] = None
         elif not isinstance(value, model):
-            try:
-                data[name] = model.objects.get(pk=int(value))
-            except (ValueError, TypeError, model.DoesNotExist):
+            found = model.objects.filter(pk=parse_id(value)).first() if parse_id(value) else None
+            if found is not None:
+                data[name] = found
+            else:
                 errors[name] = [
                     _("所选的%(field)s不存在。")
                     % {"field": Customer._meta.get_field(name).verbose_name}
@@ -257,7 +266,14 @@ def _apply_m2m(
         ]
         customer.tags.set(tag_objs)
     if co_owners is not None:
-        users = [u if isinstance(u, User) else User.objects.filter(pk=u).first() for u in co_owners]
+        users = [
+            u
+            if isinstance(u, User)
+            else User.objects.filter(pk=parse_id(u)).first()
+            if parse_id(u)
+            else None
+            for u in co_owners
+        ]
         if any(u is None for u in users):
             raise ValidationFailed(detail={"co_owners": [_("所选的协作负责人不存在。")]})
         customer.co_owners.set([u for u in users if u.pk != customer.owner_id])
@@ -272,9 +288,14 @@ def customer_create(
     contacts: list[dict[str, Any]] | None = None,
     tags: list[Any] | None = None,
     co_owners: list[Any] | None = None,
+    confirm_duplicate: bool = False,
 ) -> Customer:
     """File a new customer (建档). The owner defaults to the actor and the branch to the
-    owner's department; the actor must be able to see the result."""
+    owner's department; the actor must be able to see the result.
+
+    A name whose normalised key matches (or nearly matches) a live customer's, when no
+    credit code tells them apart, is refused with PossibleDuplicate unless the user
+    confirmed it (`confirm_duplicate`); see customers.dedup.matching."""
     _require(actor, "customers.add_customer")
     data, errors = _clean_input(data)
     if data.get("owner") is None:
@@ -296,6 +317,12 @@ def customer_create(
         errors["contacts"] = contact_errors
     if errors:
         raise ValidationFailed(detail=errors)
+    if not confirm_duplicate and (
+        candidates := duplicate_candidates(
+            key=customer.name_normalised, credit_code=customer.credit_code
+        )
+    ):
+        raise PossibleDuplicate(detail={"candidates": candidates})
     _save_customer(customer)
     for contact in contact_objs:
         contact.customer = customer

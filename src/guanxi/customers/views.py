@@ -7,7 +7,7 @@ Action permissions are Django permissions checked here; the services check them 
 
 from __future__ import annotations
 
-import csv
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,17 +19,16 @@ from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanxi import policy
-from guanxi.audit.selectors import customer_history
-from guanxi.core.errors import DomainError, NotFound
+from guanxi.core.errors import DomainError, NotFound, PossibleDuplicate
 from guanxi.core.errors import PermissionDenied as DomainPermissionDenied
 from guanxi.customers import selectors, services
 from guanxi.customers.completeness import Completeness, completeness, filing_deadline
+from guanxi.customers.dedup import selectors as dedup_selectors
 from guanxi.customers.forms import (
     AttachmentForm,
     ContactForm,
@@ -41,7 +40,10 @@ from guanxi.customers.forms import (
     SpecialDateForm,
     show_domain_error,
 )
+from guanxi.customers.imports.export import XLSX_CONTENT_TYPE, export_filename
+from guanxi.customers.imports.export import customer_export as customer_export_xlsx
 from guanxi.customers.models import Contact, Customer
+from guanxi.customers.search.pagination import list_page
 from guanxi.org.scopes import CHANGE, VIEW
 from guanxi.policy.selectors import choices as policy_choices
 from guanxi.policy.selectors import label_for as policy_label
@@ -147,62 +149,53 @@ def _rows(actor: Any, customers: Any) -> list[Row]:
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_list(request: HttpRequest) -> HttpResponse:
     filters = CustomerFilterForm(request.GET, actor=request.user)
-    page = Paginator(_filtered(request.user, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    selected = filters.selector_kwargs()
+    # Keyset pages (customers.search.pagination): every depth costs the same.
+    page = list_page(
+        _filtered(request.user, filters),
+        actor=request.user,
+        sort=selected["sort"],
+        search=selected["search"],
+        cursor=request.GET.get("cursor"),
+        number=request.GET.get("page"),
+        size=PAGE_SIZE,
+    )
     context = {
         "filters": filters,
         "page": page,
-        "rows": _rows(request.user, page.object_list),
-        "sort": filters.selector_kwargs()["sort"],
+        "rows": _rows(request.user, page.rows),
+        "sort": selected["sort"],
     }
     partial = request.htmx and not request.htmx.history_restore_request
     template = "customers/_list_results.html" if partial else "customers/list.html"
     return render(request, template, context)
 
 
-def _cell(value: Any) -> str:
-    """Excel must not evaluate a cell as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 @login_required
 @permission_required("customers.export_customer", raise_exception=True)
 def customer_export(request: HttpRequest) -> HttpResponse:
-    """CSV of the filtered list, UTF-8 with BOM (Excel), within customers.export_max_rows."""
+    """The filtered list as .xlsx — layout=statistics: the 客户统计表 (status colours as
+    fills); otherwise every archive column — within customers.export_max_rows, audited
+    (customers.imports.export)."""
     filters = CustomerFilterForm(request.GET, actor=request.user)
-    customers = _filtered(request.user, filters)
-    count = customers.count()
+    layout = request.GET.get("layout", "full")
+    output = io.BytesIO()
     try:
-        services.customer_export_record(actor=request.user, count=count, filters=filters.summary())
+        customer_export_xlsx(
+            actor=request.user,
+            output=output,
+            layout=layout,
+            filters=filters.selector_kwargs(),
+            summary=filters.summary(),
+        )
     except DomainError as exc:
         _action_failed(request, exc)
         query = request.GET.copy()
         query.pop("page", None)
+        query.pop("layout", None)
         return redirect(f"{reverse('customer_list')}?{query.urlencode()}")
-    filename = _("客户列表") + f"-{timezone.localdate():%Y%m%d}.csv"
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(
-        [_("序号"), _("客户"), _("统一社会信用代码"), _("客户类型"), _("分支机构"),
-         _("主要负责人"), _("联系人"), _("联系方式"), _("标签")]
-    )  # fmt: skip
-    for number, row in enumerate(_rows(request.user, customers[:count]), start=1):
-        customer = row.customer
-        writer.writerow(
-            [
-                number,
-                _cell(customer.name),
-                _cell(customer.credit_code),
-                _cell(row.type_label),
-                _cell(customer.department.name),
-                _cell(customer.owner.display_name),
-                _cell(row.contact.name if row.contact else ""),
-                _cell(row.contact_phone),
-                _cell("、".join(tag.name for tag in customer.tags.all())),
-            ]
-        )
+    response = HttpResponse(output.getvalue(), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, export_filename(layout))
     return response
 
 
@@ -211,6 +204,7 @@ def customer_export(request: HttpRequest) -> HttpResponse:
 @permission_required("customers.add_customer", raise_exception=True)
 def customer_create(request: HttpRequest) -> HttpResponse:
     form = CustomerCreateForm(request.POST or None, actor=request.user)
+    duplicates = None
     if request.method == "POST" and form.is_valid():
         try:
             customer = services.customer_create(
@@ -219,6 +213,13 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                 contacts=form.first_contacts(),
                 tags=form.tag_names(),
                 co_owners=form.co_owner_list(),
+                confirm_duplicate=request.POST.get("confirm_duplicate") == "on",
+            )
+        except PossibleDuplicate as exc:
+            # Candidates may lie outside the user's scope: name and score only, linked
+            # when the user may open them.
+            duplicates = dedup_selectors.with_visibility(
+                actor=request.user, candidates=exc.detail["candidates"]
             )
         except DomainError as exc:
             show_domain_error(form, exc, prefixes={"contacts": CustomerCreateForm.CONTACT_PREFIX})
@@ -228,7 +229,12 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "customers/form.html",
-        {"form": form, "customer": None, "required_fields": _required_fields()},
+        {
+            "form": form,
+            "customer": None,
+            "required_fields": _required_fields(),
+            "duplicates": duplicates,
+        },
     )
 
 
@@ -335,7 +341,8 @@ def _detail_context(request: HttpRequest, customer: Customer, **forms: Any) -> d
         "attachments": customer.attachments.filter(deleted_at__isnull=True).select_related(
             "uploaded_by"
         ),
-        "history": customer_history(customer_id=customer.pk)[:HISTORY_LIMIT],
+        # Includes the histories of customers merged into this one (customers.dedup).
+        "history": dedup_selectors.customer_timeline(customer_id=customer.pk)[:HISTORY_LIMIT],
         "history_limit": HISTORY_LIMIT,
         "can_change": can_change,
         "can_delete": can_change and actor.has_perm("customers.delete_customer"),
@@ -354,7 +361,14 @@ def _detail_context(request: HttpRequest, customer: Customer, **forms: Any) -> d
 @login_required
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = _customer(request.user, pk)
+    try:
+        customer = _customer(request.user, pk)
+    except Http404:
+        # A merged-away customer's URL leads to the survivor (when the user may see it).
+        survivor_id = dedup_selectors.merged_survivor_id(actor=request.user, pk=pk)
+        if survivor_id is None:
+            raise
+        return redirect("customer_detail", pk=survivor_id)
     services.customer_view_record(actor=request.user, customer=customer)
     return render(request, "customers/detail.html", _detail_context(request, customer))
 

@@ -36,6 +36,58 @@ ORG_ADMIN = [
     "core.delete_workdayoverride",
 ]
 
+# Ledger and credit (issue 4): the owner and finance record shipments in their scope, finance
+# records payments, only the general manager approves credit limits, credit controllers
+# (finance, general manager) approve one-off overrides.
+LEDGER_VIEW = [
+    "ledger.view_shipment",
+    "ledger.view_payment",
+    "ledger.view_order",
+    "ledger.view_customerterms",
+    "ledger.view_pricecoefficient",
+    "credit.view_creditlimit",
+    "credit.view_creditrating",
+    "credit.view_creditoverride",
+    "credit.view_creditinvestigation",
+    "credit.view_creditround",
+    "credit.view_credit_report",
+    "credit.change_creditinvestigation",
+]
+LEDGER_SALES = [
+    *LEDGER_VIEW,
+    "ledger.add_shipment",
+    "ledger.add_order",
+    "ledger.change_order",
+    "ledger.add_pricecoefficient",
+    "credit.add_creditlimit",
+    "credit.add_creditoverride",
+]
+LEDGER_MANAGERS = [
+    *LEDGER_VIEW,
+    "ledger.add_pricecoefficient",
+    "credit.add_creditlimit",
+    "credit.add_creditoverride",
+]
+LEDGER_FINANCE = [
+    *LEDGER_SALES,
+    "ledger.add_payment",
+    "ledger.reverse_entry",
+    "ledger.import_ledger",
+    "ledger.change_customerterms",
+    "credit.add_creditrating",
+    "credit.open_creditround",
+    "credit.approve_creditoverride",
+]
+LEDGER_GENERAL_MANAGER = [
+    *LEDGER_MANAGERS,
+    "ledger.approve_pricecoefficient",
+    "ledger.change_customerterms",
+    "credit.approve_creditlimit",
+    "credit.approve_creditoverride",
+    "credit.add_creditrating",
+    "credit.open_creditround",
+]
+
 
 @dataclass(frozen=True)
 class RoleDefault:
@@ -53,35 +105,40 @@ DEFAULT_ROLES = [
         "业务员",
         "拥有客户、报备线索、计划与记录拜访、每月更新合作状态",
         "self",
-        EDIT,
+        [*EDIT, *LEDGER_SALES],
     ),
     RoleDefault(
         "supervisor",
         "业务主管/区域经理",
         "审批拜访计划、审阅拜访日报、客户等级初审",
         "department_and_below",
-        EDIT,
+        [*EDIT, *LEDGER_MANAGERS],
     ),
     RoleDefault(
         "sales_director",
         "销售总监",
         "组织等级评审会议、处理专题评审",
         "department_and_below",
-        MANAGE,
+        [*MANAGE, *LEDGER_MANAGERS, "ledger.approve_pricecoefficient"],
     ),
     RoleDefault(
         "general_manager",
         "总经理",
         "审批客户等级、信用额度、绝密访问",
         "all",
-        [*MANAGE, "customers.view_top_secret", "audit.view_auditevent"],
+        [
+            *MANAGE,
+            "customers.view_top_secret",
+            "audit.view_auditevent",
+            *LEDGER_GENERAL_MANAGER,
+        ],
     ),
     RoleDefault(
         "finance",
         "财务",
         "出货回款、应收账款、资信评级数据",
         "all",
-        [*VIEW, "customers.export_customer"],
+        [*VIEW, "customers.export_customer", *LEDGER_FINANCE],
     ),
     RoleDefault("customer_service", "客服", "投诉与服务工单", "all", VIEW, read_only=True),
     RoleDefault("legal", "法务", "合同审核", "all", VIEW, read_only=True),

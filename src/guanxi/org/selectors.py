@@ -8,15 +8,16 @@ from django.contrib.auth.models import Group
 from django.db.models import Prefetch, Q, QuerySet
 
 from guanxi.core.errors import NotFound
+from guanxi.core.ids import parse_id
 from guanxi.org.models import Department, User
 from guanxi.org.scopes import resolve_scope
 
 
 def _pk(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+    pk = parse_id(value)
+    if pk is None:
+        raise NotFound()
+    return pk
 
 
 def user_list(actor: Any, *, include_inactive: bool = False) -> QuerySet[User]:

@@ -375,3 +375,194 @@ rule(
     help="列表、详情和导出中，非本人负责客户的手机和电话显示为 138****1234。",
     example=False,
 )
+
+
+# --- ledger and credit (issue 4) -----------------------------------------------------------------
+def _ageing_buckets(value: Any) -> None:
+    if not value or any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in value):
+        raise ValidationError("账龄分段应为正整数天数的列表，如 [30, 60, 90]。")
+    if value != sorted(set(value)):
+        raise ValidationError("账龄分段应从小到大排列且互不相同。")
+
+
+_RATING_CRITERIA = {
+    "min_annual_sales",
+    "min_monthly_sales",
+    "max_terms_days",
+    "min_on_time_share",
+    "max_avg_days_late",
+    "max_overdue_share",
+}
+
+
+def _rating_rules(value: Any) -> None:
+    levels = set()
+    for entry in value:
+        if not isinstance(entry, dict) or not entry.get("level"):
+            raise ValidationError("每条评级规则都需要 level（资信等级代码）。")
+        if entry["level"] in levels:
+            raise ValidationError(f"等级 {entry['level']} 重复。")
+        levels.add(entry["level"])
+        unknown = set(entry) - _RATING_CRITERIA - {"level"}
+        if unknown:
+            raise ValidationError(f"未知的评级条件：{', '.join(sorted(unknown))}。")
+        for key in set(entry) & _RATING_CRITERIA:
+            if not _is_decimal(entry[key]) or Decimal(str(entry[key])) < 0:
+                raise ValidationError(f"{key} 应为非负数。")
+
+
+def _limit_formula(value: Any) -> None:
+    required = {"annual_weight", "monthly_weight", "buffer_months", "level_factors", "round_to"}
+    missing = required - set(value)
+    if missing:
+        raise ValidationError(f"缺少参数：{', '.join(sorted(missing))}。")
+    numbers = ["annual_weight", "monthly_weight", "buffer_months", "round_to"]
+    if "min_record_factor" in value:
+        numbers.append("min_record_factor")
+    for key in numbers:
+        if not _is_decimal(value[key]) or Decimal(str(value[key])) < 0:
+            raise ValidationError(f"{key} 应为非负数。")
+    if Decimal(str(value["round_to"])) <= 0:
+        raise ValidationError("round_to 应为正数。")
+    factors = value["level_factors"]
+    if not isinstance(factors, dict) or not factors:
+        raise ValidationError("level_factors 应为 {等级代码: 系数}。")
+    for code, factor in factors.items():
+        if not _is_decimal(factor) or Decimal(str(factor)) < 0:
+            raise ValidationError(f"等级 {code} 的系数应为非负数。")
+
+
+def _non_negative_amount(value: Any) -> None:
+    if Decimal(str(value)) < 0:
+        raise ValidationError("金额不能为负数。")
+
+
+def _day_of_month(value: Any) -> None:
+    if not 1 <= value <= 28:
+        raise ValidationError("应为1到28之间的日期。")
+
+
+def _role_codes(value: Any) -> None:
+    if not value or any(not isinstance(v, str) or not v for v in value):
+        raise ValidationError("应为角色代码的列表。")
+
+
+rule(
+    key="ledger.default_payment_terms_days",
+    kind="int",
+    default=30,
+    label="默认账期（天）",
+    help="未单独设置账期的客户，出货后应在此天数内回款；应收日期 = 出货日期 + 账期。",
+    example=45,
+    check=_non_negative,
+)
+rule(
+    key="ledger.ageing_buckets",
+    kind="list",
+    default=[30, 60, 90],
+    label="账龄分段（天）",
+    help="应收账款按出货日期起算的账龄分段上限：[30, 60, 90] 即 0–30、31–60、61–90、90天以上。"
+    "回款按出货日期先后（先进先出）冲抵。",
+    example=[30, 90, 180],
+    check=_ageing_buckets,
+)
+rule(
+    key="credit.orders_in_exposure",
+    kind="bool",
+    default=True,
+    label="未出货订单计入额度占用",
+    help="开启时，额度占用 = 应收余额 + 未出货订单金额；关闭时只计应收余额。",
+    example=False,
+)
+rule(
+    key="credit.limit_without_approval",
+    kind="decimal",
+    default="0",
+    label="无审批额度客户的赊销上限（元）",
+    help="客户没有已批准的信用额度时可赊销的金额。默认0：只能现款出货（出货时同时登记回款）。",
+    example="20000",
+    check=_non_negative_amount,
+)
+rule(
+    key="credit.rating_rules",
+    kind="list",
+    default=[
+        {
+            "level": "level1",
+            "min_annual_sales": 1000000,
+            "min_monthly_sales": 50000,
+            "max_terms_days": 60,
+            "min_on_time_share": "0.90",
+            "max_avg_days_late": 10,
+        },
+        {
+            "level": "level2",
+            "min_annual_sales": 200000,
+            "min_monthly_sales": 10000,
+            "max_terms_days": 90,
+            "min_on_time_share": "0.70",
+            "max_avg_days_late": 30,
+        },
+    ],
+    label="资信等级评定规则",
+    help="由高到低逐级检查，满足某级全部条件即评为该级，都不满足评为最低一级（credit.levels 的最后一项）。"
+    "条件：min_annual_sales 近12个月出货额下限，min_monthly_sales 近3个月月均出货额下限，"
+    "max_terms_days 账期上限，min_on_time_share 按期回款比例下限，"
+    "max_avg_days_late 平均逾期天数上限，max_overdue_share 逾期应收占余额比例上限。",
+    example=[
+        {"level": "level1", "min_annual_sales": 2000000, "min_on_time_share": "0.95"},
+        {"level": "level2", "min_annual_sales": 500000},
+    ],
+    check=_rating_rules,
+)
+rule(
+    key="credit.rating_valid_months",
+    kind="int",
+    default=6,
+    label="资信等级复评周期（月）",
+    help="资信等级每隔此月数重新评定（默认每半年）；到期未复评的客户在资信页提示，定期任务自动复评。",
+    example=3,
+    check=_positive,
+)
+rule(
+    key="credit.limit_formula",
+    kind="dict",
+    default={
+        "annual_weight": "0.5",
+        "monthly_weight": "0.5",
+        "buffer_months": "0.5",
+        "level_factors": {"level1": "1.2", "level2": "1.0", "level3": "0.5"},
+        "min_record_factor": "0.3",
+        "round_to": 1000,
+    },
+    label="信用额度建议公式",
+    help="月销售基数 = annual_weight × 近12个月出货额 ÷ 12 + monthly_weight × 近3个月月均出货额；"
+    "建议额度 = 月销售基数 × (账期天数 ÷ 30 + buffer_months) × 等级系数 level_factors"
+    " × 付款记录系数（按期回款比例，不低于 min_record_factor；无记录为1），向下取整到 round_to 元。",
+    example={
+        "annual_weight": "1",
+        "monthly_weight": "0",
+        "buffer_months": "1",
+        "level_factors": {"level1": "1.5", "level2": "1.0", "level3": "0.3"},
+        "round_to": 10000,
+    },
+    check=_limit_formula,
+)
+rule(
+    key="credit.round_open_day",
+    kind="int",
+    default=1,
+    label="季度额度申报开启日",
+    help="每季度最后一个月的此日起开启下季度的信用额度申报（系统按公式生成建议，负责人调整后提交总经理审批）。",
+    example=15,
+    check=_day_of_month,
+)
+rule(
+    key="credit.escalation_roles",
+    kind="list",
+    default=["general_manager", "sales_director"],
+    label="额度审批逾期提醒对象（角色）",
+    help="信用额度申请超过审批期限仍未处理时，提醒这些角色的用户（逾期状态在页面上实时显示）。",
+    example=["general_manager", "administrator"],
+    check=_role_codes,
+)

@@ -41,3 +41,17 @@ def test_postgres_databases_use_a_utf8_ctype(db):
         assert cursor.fetchone()[0].lower().replace("-", "") in {"c.utf8", "en_us.utf8"}
         cursor.execute("SHOW server_encoding")
         assert cursor.fetchone()[0] == "UTF8"
+
+
+FORM_FILES = [
+    p
+    for p in ROOT.rglob("*.py")
+    if "tests" not in p.parts and "migrations" not in p.parts and p != ROOT / "core" / "forms.py"
+]
+
+
+@pytest.mark.parametrize("path", FORM_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_model_choice_fields_come_from_core_forms(path):
+    """Django's own model choice fields let a huge id reach the database driver (a 500)."""
+    text = path.read_text(encoding="utf-8")
+    assert "forms.ModelChoiceField(" not in text and "forms.ModelMultipleChoiceField(" not in text

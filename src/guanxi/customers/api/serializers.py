@@ -177,6 +177,12 @@ class CustomerSerializer(serializers.Serializer):
     credit_level = serializers.CharField(read_only=True, help_text="资信等级")
     completeness = serializers.SerializerMethodField()
     contacts = NestedContactSerializer(many=True, required=False, source="live_contacts")
+    confirm_duplicate = serializers.BooleanField(
+        required=False,
+        default=False,
+        write_only=True,
+        help_text="新建时：名称与已有客户相同或相近（409 possible_duplicate）时，确认仍然创建",
+    )
     created_by = serializers.IntegerField(source="created_by_id", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)

@@ -21,7 +21,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from guanxi.audit.selectors import customer_history
 from guanxi.core.api import ApiViewSetMixin, IdField, ListField, error_responses, id_parameter
 from guanxi.customers import selectors, services
 from guanxi.customers.api.serializers import (
@@ -30,7 +29,9 @@ from guanxi.customers.api.serializers import (
     CustomerSerializer,
     HistoryEventSerializer,
 )
+from guanxi.customers.dedup.selectors import customer_timeline
 from guanxi.customers.models import Contact, Customer, Tag
+from guanxi.customers.search.pagination import api_page
 
 VIEW_CUSTOMER = "customers.view_customer"
 ADD_CUSTOMER = "customers.add_customer"
@@ -81,6 +82,13 @@ class CustomerFilterSerializer(serializers.Serializer):
     )
     ordering = serializers.ChoiceField(
         choices=list(ORDERING), required=False, help_text="按字段排序，- 表示降序（与 sort 二选一）"
+    )
+    cursor = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=1000,
+        help_text="键集分页：留空取第一页，之后使用响应中 next/previous 链接里的游标；"
+        "带此参数时响应为 {next, previous, results}，不含 count",
     )
 
 
@@ -163,6 +171,7 @@ class CustomerViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         params = _query(CustomerFilterSerializer, request)
+        sort = ORDERING.get(params.get("ordering", ""), params.get("sort", "updated"))
         customers = selectors.customer_list(
             actor=request.user,
             search=params.get("search", ""),
@@ -171,16 +180,29 @@ class CustomerViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
             owner_id=params.get("owner"),
             department_id=params.get("department"),
             tag_ids=_tag_ids(params.get("tag", [])),
-            sort=ORDERING.get(params.get("ordering", ""), params.get("sort", "updated")),
+            sort=sort,
         )
+        if "cursor" in request.query_params:
+            # Keyset pages for deep lists (customers.search.pagination): no count, and
+            # every depth costs the same.
+            keyset = api_page(
+                request,
+                _for_rendering(customers),
+                sort=sort,
+                size=self.paginator.get_page_size(request),
+            )
+            return keyset.response(self.get_serializer(keyset.rows, many=True).data)
         page = self.paginate_queryset(_for_rendering(customers))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def create(self, request: Request) -> Response:
         form = self.get_serializer(data=request.data)
         form.is_valid(raise_exception=True)
+        validated = dict(form.validated_data)
         customer = services.customer_create(
-            actor=request.user, **_write_arguments(form.validated_data)
+            actor=request.user,
+            confirm_duplicate=validated.pop("confirm_duplicate", False),
+            **_write_arguments(validated),
         )
         return self._render(customer.pk, status=status.HTTP_201_CREATED)
 
@@ -206,7 +228,8 @@ class CustomerViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def history(self, request: Request, id: str) -> Response:
         customer = self.get_object()
-        page = self.paginate_queryset(customer_history(customer_id=customer.pk))
+        # Includes the histories of customers merged into this one (customers.dedup).
+        page = self.paginate_queryset(customer_timeline(customer_id=customer.pk))
         context = {**self.get_serializer_context(), "customer": customer}
         return self.get_paginated_response(
             HistoryEventSerializer(page, many=True, context=context).data

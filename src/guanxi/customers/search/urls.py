@@ -1,3 +1,9 @@
-"""Pages of customers.search (included from customers/urls.py)."""
+"""Pages of customers.search (included from customers/urls.py): the data quality page."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from guanxi.customers.search import views
+
+urlpatterns = [
+    path("quality/", views.data_quality, name="customer_quality"),
+]

@@ -57,6 +57,10 @@ class Command(BaseCommand):
             summary = demo.seed_demo(customers=count, seed=options["seed"], progress=progress)
         except demo.DemoError as exc:
             raise CommandError(str(exc.message)) from exc
+        # A year and a half of shipments and payments for the demo customers (issue 4).
+        from guanxi.ledger.demo import seed_ledger_demo
+
+        seed_ledger_demo()
         elapsed = time.monotonic() - started
         what = "追加到现有演示公司" if summary.appended else "新建演示公司"
         self.stdout.write(

@@ -1,0 +1,268 @@
+"""Chinese substring search over the customer archive (ADR 0004).
+
+What matches: a live customer whose name, credit code or phone, or one of whose live
+contacts' name, mobile or phone, contains the query (ASCII letters in any case). Queries of
+one or two characters match names only (customer and contact names): a one- or
+two-character fragment of a number is in most of the archive and is not a search anyone
+means; the last four digits of a mobile are a three-plus query like any other.
+
+The index is kept by database triggers (migration 0006): customers_search_doc holds one
+row per customer and per live contact; SQLite indexes its text with FTS5 (trigram
+tokenizer), PostgreSQL with a pg_trgm GIN index; customers_search_gram holds the
+two-character grams of the names, because trigram indexes cannot answer shorter queries.
+
+Two plans give the same rows (the tests run both):
+- selective query: the customer ids come from the index and are joined to the list;
+  its cost grows with the number of matches;
+- common query (e.g. 公司): the list is read in its own order and each row is tested with
+  LIKE on its fields until the page is full; its cost shrinks as matches get commoner.
+The crossing point is COMMON_MATCHES index hits for an all-scope user and grows for users
+who see a part of the archive (common_threshold). Choosing reads the index hits up to
+that bound (a bounded index scan); for a selective query the same read gives the ids.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import unicodedata
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, TextField, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Concat
+from django.db.models.lookups import IContains, IsNull
+
+from guanxi.core.china import normalise_credit_code
+
+# Longest query the index is asked (forms allow 100 characters).
+MAX_QUERY = 100
+# Queries up to this length use the gram table (and match names only).
+SHORT_QUERY = 2
+# Above this many index hits a query counts as common and uses the LIKE plan.
+COMMON_MATCHES = 5000
+
+
+@dataclass(frozen=True)
+class Query:
+    """A cleaned search text and the plan chosen for it."""
+
+    text: str
+    variants: tuple[str, ...]  # the text, plus its credit-code form when that differs
+    common: bool
+    # Selective plan: the customer ids the index found (read once, then passed to the
+    # list query as one parameter).
+    ids: tuple[int, ...] = ()
+
+    @property
+    def short(self) -> bool:
+        return len(self.text) <= SHORT_QUERY
+
+
+def clean(text: str) -> str:
+    """Strip, drop control characters (the index separates fields with one) and cap."""
+    text = "".join(ch for ch in (text or "") if unicodedata.category(ch)[0] != "C")
+    return text.strip()[:MAX_QUERY]
+
+
+def _variants(text: str) -> tuple[str, ...]:
+    variants = [text]
+    code = normalise_credit_code(text)
+    if len(code) > SHORT_QUERY and code.lower() != text.lower() and len(text) > SHORT_QUERY:
+        variants.append(code)
+    return tuple(variants)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _fts_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def hits_sql(query: Query) -> tuple[str, list[str]]:
+    """SQL selecting the customer ids the index finds for the query (may repeat an id;
+    includes deleted customers, which the list excludes)."""
+    if query.short:
+        top = "char(1114111)" if connection.vendor == "sqlite" else "chr(1114111)"
+        if len(query.text) == 1:
+            # every occurrence of c starts a gram "c?" (the last character of a name is
+            # stored followed by chr(31)), so a one-character query is a range scan.
+            sql = (
+                "SELECT customer_id FROM customers_search_gram "
+                f"WHERE gram >= lower(%s) AND gram < lower(%s) || {top}"
+            )
+            return sql, [query.text, query.text]
+        return "SELECT customer_id FROM customers_search_gram WHERE gram = lower(%s)", [query.text]
+    if connection.vendor == "sqlite":
+        phrase = " OR ".join(_fts_phrase(v) for v in query.variants)
+        sql = (
+            "SELECT d.customer_id FROM customers_search_fts "
+            "JOIN customers_search_doc d ON d.source = customers_search_fts.rowid "
+            "WHERE customers_search_fts MATCH %s"
+        )
+        return sql, [phrase]
+    where = " OR ".join(["body ILIKE %s"] * len(query.variants))
+    return (
+        f"SELECT customer_id FROM customers_search_doc WHERE {where}",
+        [_like_pattern(v) for v in query.variants],
+    )
+
+
+def hit_ids(query: Query, *, limit: int | None = None) -> tuple[int, ...] | None:
+    """The distinct customer ids among the index hits; None when there are more than
+    `limit` hits (a bounded index scan decides that)."""
+    sql, params = hits_sql(query)
+    bound = f" LIMIT {int(limit) + 1}" if limit is not None else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql}{bound}", params)
+        rows = cursor.fetchall()
+    if limit is not None and len(rows) > limit:
+        return None
+    return tuple(sorted({row[0] for row in rows}))
+
+
+# Plan choices by text and user, for a minute: the page view and the selector ask for the
+# same text within one request. Only the choice is kept, never the ids: a stale choice
+# costs speed, never rows (both plans give the same rows).
+_PLANS: dict[tuple[str, str, int | None], tuple[bool, float]] = {}
+PLAN_SECONDS = 60.0
+# The share of the archive a user sees, estimated on the newest customers, for 5 minutes.
+_SHARES: dict[tuple[str, int | None], tuple[float, float]] = {}
+SHARE_SECONDS = 300.0
+SCOPE_SAMPLE = 1000
+MIN_SHARE = 0.0025
+MAX_SELECTIVE = 100_000
+
+
+def clear_plan_cache(*, shares: bool = True) -> None:
+    _PLANS.clear()
+    if shares:
+        _SHARES.clear()
+
+
+def scope_share(actor: Any) -> float:
+    """The share of the archive the actor sees (1 for an all-scope user), estimated on the
+    SCOPE_SAMPLE most recently updated customers: two small queries, cached a while."""
+    from guanxi.customers.models import Customer
+    from guanxi.org.scopes import VIEW, resolve_scope
+
+    if actor is None:
+        return 1.0
+    scope = resolve_scope(actor, VIEW)
+    if scope.everything or scope.nothing:
+        return 1.0
+    key, now = (connection.alias, actor.pk), time.monotonic()
+    cached = _SHARES.get(key)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    newest = list(
+        Customer.objects.order_by("-updated_at", "-id").values_list("pk", flat=True)[:SCOPE_SAMPLE]
+    )
+    seen = Customer.objects.visible_to(actor, VIEW).filter(pk__in=newest).count()
+    share = max(seen, 1) / max(len(newest), 1)
+    if len(_SHARES) > 5000:
+        _SHARES.clear()
+    _SHARES[key] = (share, now + SHARE_SECONDS)
+    return share
+
+
+def common_threshold(actor: Any) -> int:
+    """Index hits above which the LIKE plan is cheaper, for this user.
+
+    The index plan costs about one row per hit (h); the LIKE plan reads about
+    page / (h/N · share) rows of the list. They cross near h = sqrt(page · N / share), so
+    the threshold for an all-scope user (COMMON_MATCHES, measured) grows with
+    1 / sqrt(share) for users who see a part of the archive."""
+    share = max(scope_share(actor), MIN_SHARE)
+    return max(0, int(min(COMMON_MATCHES / math.sqrt(share), MAX_SELECTIVE)))
+
+
+def parse(text: str, *, actor: Any = None, common: bool | None = None) -> Query | None:
+    """The query for a search text, with its plan for this user (`common` forces one, for
+    tests). One bounded read of the index both decides the plan and, for a selective
+    query, yields the ids the list needs."""
+    text = clean(text)
+    if not text:
+        return None
+    query = Query(text=text, variants=_variants(text), common=False)
+    key = (connection.alias, text, getattr(actor, "pk", None))
+    now = time.monotonic()
+    if common is None:
+        cached = _PLANS.get(key)
+        if cached is not None and cached[1] > now and cached[0]:
+            common = True
+    if common:
+        return replace(query, common=True)
+    limit = None if common is False else common_threshold(actor)
+    ids = hit_ids(query, limit=limit)
+    if len(_PLANS) > 5000:
+        _PLANS.clear()
+    _PLANS[key] = (ids is None, now + PLAN_SECONDS)
+    if ids is None:
+        return replace(query, common=True)
+    return replace(query, ids=ids)
+
+
+def _text(*fields: str) -> Concat | F:
+    """The fields as the index sees them: one text, separated by a newline (queries never
+    contain one, so no match can straddle two fields)."""
+    if len(fields) == 1:
+        return F(fields[0])
+    parts: list[object] = []
+    for field in fields:
+        parts += [F(field), Value("\n")]
+    return Concat(*parts[:-1], output_field=TextField())
+
+
+def is_common(text: str, *, actor: Any = None) -> bool:
+    """Whether a search text takes the common (LIKE) plan for this user — the choice
+    parse() just made, when there is one, without reading the index again."""
+    cleaned = clean(text)
+    if not cleaned:
+        return False
+    cached = _PLANS.get((connection.alias, cleaned, getattr(actor, "pk", None)))
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
+    query = parse(cleaned, actor=actor)
+    return bool(query and query.common)
+
+
+def _like_q(query: Query) -> Q:
+    """The same rows as the index, by LIKE on the fields (icontains: case-insensitive
+    ASCII, like the trigram index): one LIKE per customer and per live contact."""
+    from guanxi.customers.models import Contact
+
+    fields = ("name",) if query.short else ("name", "credit_code", "phone")
+    contact_fields = ("name",) if query.short else ("name", "mobile", "phone")
+    own, theirs = Q(), Q()
+    for value in query.variants:
+        own |= Q(IContains(_text(*fields), value))
+        theirs |= Q(IContains(_text(*contact_fields), value))
+    contacts = Contact.objects.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True)
+    # A second reference to the outer row keeps PostgreSQL from turning this into a hashed
+    # subplan (reading every contact to build the hash) instead of probing row by row.
+    contacts = contacts.filter(IsNull(OuterRef("deleted_at"), True))
+    return own | Q(Exists(contacts.filter(theirs)))
+
+
+def _ids_sql(ids: tuple[int, ...]) -> tuple[str, list[object]]:
+    """A subquery yielding the ids, passed as one parameter (a JSON or array value)."""
+    if connection.vendor == "sqlite":
+        return "SELECT value FROM json_each(%s)", [json.dumps(list(ids))]
+    return "SELECT unnest(%s::bigint[])", [list(ids)]
+
+
+def search_q(query: Query) -> Q:
+    """A filter on Customer for the query, by the plan the query chose."""
+    if query.common:
+        return _like_q(query)
+    if not query.ids:
+        return Q(pk__in=[])
+    sql, params = _ids_sql(query.ids)
+    return Q(pk__in=RawSQL(sql, params))

@@ -1,0 +1,291 @@
+"""Chinese substring search at scale (customers.search.index): what matches, inside the scope,
+and the index kept by the database triggers through every kind of write.
+
+Every search test runs under both plans — the index plan (selective queries) and the LIKE
+plan (common queries) — which must give the same rows.
+"""
+
+import pytest
+from django.db import connection
+
+from guanxi.core.testing import REAL_CREDIT_CODES, make_customer
+from guanxi.customers import selectors, services
+from guanxi.customers.models import Contact, Customer
+from guanxi.customers.search import index
+
+XIAOMI = REAL_CREDIT_CODES["小米科技有限责任公司"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plans():
+    index.clear_plan_cache()
+    yield
+    index.clear_plan_cache()
+
+
+@pytest.fixture(params=["index", "like"])
+def plan(request, monkeypatch):
+    """Force one plan: every query selective (index) or every query common (LIKE)."""
+    monkeypatch.setattr(index, "COMMON_MATCHES", 10**9 if request.param == "index" else -1)
+    return request.param
+
+
+@pytest.fixture
+def book(org):
+    return {
+        "xinghe": make_customer(
+            org.sales_bj,
+            name="北京星河建材有限公司",
+            credit_code=XIAOMI,
+            phone="010-88886666",
+            customer_type="trading",
+            contacts=[{"name": "欧阳娜娜", "mobile": "13812345678"}],
+        ),
+        "gangwan": make_customer(
+            org.sales_tj,
+            name="天津港湾贸易有限公司",
+            customer_type="construction",
+            phone="022-66778899",
+            contacts=[{"name": "司徒雷", "mobile": "13900001111", "phone": "022-12340000"}],
+        ),
+        "dongfang": make_customer(
+            org.sales_sh,
+            name="上海东方星河建设股份有限公司",
+            contacts=[{"name": "司马光", "mobile": "13987654321"}],
+        ),
+    }
+
+
+def found(actor, search, **filters):
+    index.clear_plan_cache()
+    return {c.name for c in selectors.customer_list(actor=actor, search=search, **filters)}
+
+
+XINGHE, GANGWAN, DONGFANG = (
+    "北京星河建材有限公司",
+    "天津港湾贸易有限公司",
+    "上海东方星河建设股份有限公司",
+)
+
+
+def test_one_character_chinese_substring(org, book, plan):
+    assert found(org.gm, "港") == {GANGWAN}
+    assert found(org.gm, "星") == {XINGHE, DONGFANG}
+    # the last character of a name
+    assert found(org.gm, "娜") == {XINGHE}
+    assert found(org.gm, "光") == {DONGFANG}
+
+
+def test_two_character_chinese_substring(org, book, plan):
+    assert found(org.gm, "星河") == {XINGHE, DONGFANG}
+    assert found(org.gm, "港湾") == {GANGWAN}
+    assert found(org.gm, "欧阳") == {XINGHE}
+    assert found(org.gm, "司马") == {DONGFANG}
+    assert found(org.gm, "司") == {GANGWAN, DONGFANG, XINGHE}  # 公司 / 司徒 / 司马
+    assert found(org.gm, "河港") == set()
+
+
+def test_three_and_more_characters(org, book, plan):
+    assert found(org.gm, "星河建") == {XINGHE, DONGFANG}
+    assert found(org.gm, "星河建材") == {XINGHE}
+    assert found(org.gm, "东方星河建设股份") == {DONGFANG}
+    assert found(org.gm, "欧阳娜娜") == {XINGHE}
+    assert found(org.gm, "建材有限公司") == {XINGHE}
+
+
+def test_last_four_digits_of_a_contact_mobile(org, book, plan):
+    assert found(org.gm, "5678") == {XINGHE}
+    assert found(org.gm, "4321") == {DONGFANG}
+    assert found(org.gm, "13900001111") == {GANGWAN}
+
+
+def test_phones_and_credit_code_fragments(org, book, plan):
+    assert found(org.gm, "66778899") == {GANGWAN}  # customer phone
+    assert found(org.gm, "1234000") == {GANGWAN}  # contact landline
+    assert found(org.gm, XIAOMI[4:12]) == {XINGHE}
+    assert found(org.gm, XIAOMI.lower()) == {XINGHE}  # any case
+    assert found(org.gm, "9111 0108-5513") == {XINGHE}  # the credit code as people type it
+
+
+def test_short_fragments_match_names_only(org, book, plan):
+    """1–2 characters of a number are in most of the archive: short queries search names."""
+    assert found(org.gm, "13") == set()
+    assert found(org.gm, "56") == set()
+    tagged = make_customer(org.sales_bj, name="13号仓储有限公司")
+    assert found(org.gm, "13") == {tagged.name}
+
+
+def test_wildcards_and_quotes_are_literal(org, book, plan):
+    assert found(org.gm, "%") == set()
+    assert found(org.gm, "_") == set()
+    assert found(org.gm, "%%%") == set()
+    assert found(org.gm, '"星河"') == set()
+    odd = make_customer(org.sales_bj, name='北京100%_纯"净"水有限公司')
+    assert found(org.gm, "100%_纯") == {odd.name}
+    assert found(org.gm, '"净"') == {odd.name}
+
+
+def test_blank_and_control_characters(org, book, plan):
+    assert len(found(org.gm, "   ")) == 3
+    assert found(org.gm, "星\n河") == {XINGHE, DONGFANG}  # the index's field separator is dropped
+
+
+def test_never_leaves_the_scope(org, book, plan):
+    assert found(org.sales_bj, "星河") == {XINGHE}
+    assert found(org.sales_bj, "星") == {XINGHE}
+    assert found(org.sales_bj, "司马") == set()
+    assert found(org.sales_bj, "4321") == set()
+    assert found(org.sales_sh, "司马光") == {DONGFANG}
+    assert found(org.supervisor_north, "有限公司") == {XINGHE, GANGWAN}
+    assert found(org.supervisor_north, "港") == {GANGWAN}
+
+
+def test_combines_with_the_other_filters(org, book, plan):
+    assert found(org.gm, "有限公司", customer_type="trading") == {XINGHE}
+    assert found(org.gm, "星河", owner_id=org.sales_sh.pk) == {DONGFANG}
+    assert found(org.gm, "星", department_id=org.beijing.pk) == {XINGHE}
+
+
+def test_deleted_contacts_and_customers_do_not_match(org, book, plan):
+    contact = book["xinghe"].contacts.get()
+    services.contact_delete(actor=org.sales_bj, contact_id=contact.pk)
+    assert found(org.gm, "欧阳") == set()
+    assert found(org.gm, "5678") == set()
+    assert found(org.gm, "星河建材") == {XINGHE}
+    services.customer_delete(actor=org.keeper, customer_id=book["xinghe"].pk)
+    assert found(org.gm, "星河建材") == set()
+    services.customer_restore(actor=org.keeper, customer_id=book["xinghe"].pk)
+    assert found(org.gm, "星河建材") == {XINGHE}
+    assert found(org.gm, "欧阳") == set()
+
+
+def test_index_follows_a_rename_and_contact_changes(org, book, plan):
+    customer = book["gangwan"]
+    services.customer_update(
+        actor=org.sales_tj, customer_id=customer.pk, data={"name": "天津海湾物流有限公司"}
+    )
+    assert found(org.gm, "港湾") == set()
+    assert found(org.gm, "海湾物流") == {"天津海湾物流有限公司"}
+    assert found(org.gm, "流") == {"天津海湾物流有限公司"}
+    contact = customer.contacts.get()
+    services.contact_update(
+        actor=org.sales_tj,
+        contact_id=contact.pk,
+        data={"name": "上官婉儿", "mobile": "13722223333"},
+    )
+    assert found(org.gm, "司徒") == set()
+    assert found(org.gm, "1111") == set()
+    assert found(org.gm, "上官") == {"天津海湾物流有限公司"}
+    assert found(org.gm, "3333") == {"天津海湾物流有限公司"}
+    services.contact_create(
+        actor=org.sales_tj,
+        customer_id=customer.pk,
+        data={"name": "诸葛亮", "mobile": "13655556666"},
+    )
+    assert found(org.gm, "诸葛") == {"天津海湾物流有限公司"}
+    assert found(org.gm, "5566") == {"天津海湾物流有限公司"}
+
+
+def test_index_follows_writes_that_bypass_the_services(org, book, plan):
+    """Triggers, not Python: bulk_create, queryset.update and a contact moved to another
+    customer (as a merge does) all reach the index."""
+    created = Customer.objects.bulk_create(
+        [
+            Customer(
+                name="重庆山城火锅有限公司",
+                department=org.beijing,
+                owner=org.sales_bj,
+                created_by=org.sales_bj,
+            )
+        ]
+    )[0]
+    if created.pk is None:  # pragma: no cover - both our databases return ids
+        created = Customer.objects.get(name="重庆山城火锅有限公司")
+    Contact.objects.bulk_create([Contact(customer=created, name="黄飞鸿", mobile="13511112222")])
+    assert found(org.gm, "山城") == {"重庆山城火锅有限公司"}
+    assert found(org.gm, "黄飞") == {"重庆山城火锅有限公司"}
+    Customer.objects.filter(pk=created.pk).update(name="重庆雾都火锅有限公司")
+    assert found(org.gm, "山城") == set()
+    assert found(org.gm, "雾都") == {"重庆雾都火锅有限公司"}
+    Contact.objects.filter(customer=created).update(customer=book["dongfang"])
+    assert found(org.gm, "黄飞") == {DONGFANG}
+    assert found(org.gm, "2222") == {DONGFANG}
+    Contact.objects.filter(name="黄飞鸿").delete()
+    assert found(org.gm, "黄飞") == set()
+
+
+def index_rows():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT source, customer_id, name, body FROM customers_search_doc ORDER BY source"
+        )
+        docs = cursor.fetchall()
+        cursor.execute(
+            "SELECT gram, source, customer_id FROM customers_search_gram ORDER BY gram, source"
+        )
+        grams = cursor.fetchall()
+    return docs, grams
+
+
+def expected_rows():
+    docs, grams = [], []
+    sources = [
+        (2 * c.pk, c.pk, c.name, f"{c.name}\n{c.credit_code}\n{c.phone}")
+        for c in Customer.objects.all()
+    ]
+    sources += [
+        (2 * k.pk + 1, k.customer_id, k.name, f"{k.name}\n{k.mobile}\n{k.phone}")
+        for k in Contact.objects.filter(deleted_at__isnull=True)
+    ]
+    for source, customer_id, name, body in sorted(sources):
+        docs.append((source, customer_id, name, body))
+        padded = name + "\x1f"
+        grams += {(padded[i : i + 2].lower(), source, customer_id) for i in range(len(name))}
+    return docs, sorted(grams)
+
+
+def test_index_tables_equal_a_rebuild_after_every_kind_of_write(org, book):
+    customer = book["xinghe"]
+    services.customer_update(
+        actor=org.sales_bj,
+        customer_id=customer.pk,
+        data={"name": "北京新星河建材有限公司", "phone": ""},
+    )
+    contact = customer.contacts.get()
+    services.contact_update(
+        actor=org.sales_bj, contact_id=contact.pk, data={"phone": "010-1234567"}
+    )
+    services.contact_create(
+        actor=org.sales_bj, customer_id=customer.pk, data={"name": "Ada", "mobile": "13600001234"}
+    )
+    services.contact_delete(actor=org.sales_tj, contact_id=book["gangwan"].contacts.get().pk)
+    services.customer_delete(actor=org.keeper, customer_id=book["dongfang"].pk)
+    assert index_rows() == expected_rows()
+
+
+def test_fts_and_gram_tables_answer_like_the_doc_table(org, book):
+    """The vendor index (FTS5 / pg_trgm) and the gram table agree with LIKE on the docs."""
+    for text in ("星河", "星", "有限公司", "5678", "司马光", "Ada"):
+        query = index.parse(text, common=False)
+        sql, params = index.hits_sql(query)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            hits = {row[0] for row in cursor.fetchall()}
+        column = "name" if query.short else "body"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT customer_id FROM customers_search_doc WHERE {column} LIKE %s",
+                [f"%{text}%"],
+            )
+            expected = {row[0] for row in cursor.fetchall()}
+        assert hits == expected, text
+
+
+def test_the_plan_follows_the_number_of_hits(org, book, monkeypatch):
+    monkeypatch.setattr(index, "COMMON_MATCHES", 2)
+    assert index.parse("有限公司").common is True  # three customers
+    assert index.parse("星河建材").common is False
+    assert index.hit_ids(index.parse("有限公司", common=False), limit=2) is None
+    assert index.parse("星河建材").ids == (book["xinghe"].pk,)
+    assert index.parse("") is None
+    assert index.parse("  \t ") is None
