@@ -71,3 +71,7 @@ docs: install
 
 clean:
 	rm -rf $(VENV) node_modules var/static
+
+# Benchmarks: generates data into var/bench/, writes var/bench/results.json and results.md.
+bench: install
+	$(PY) -m guanxi bench $(BENCH_ARGS)
