@@ -9,7 +9,7 @@ urlpatterns = [
     path("", include("guanxi.customers.search.urls")),
     path("", views.customer_list, name="customer_list"),
     path("new/", views.customer_create, name="customer_create"),
-    path("export.csv", views.customer_export, name="customer_export"),
+    path("export.xlsx", views.customer_export, name="customer_export"),
     path("recycle-bin/", views.recycle_bin, name="recycle_bin"),
     path("recycle-bin/<int:pk>/restore/", views.customer_restore, name="customer_restore"),
     path("<int:pk>/", views.customer_detail, name="customer_detail"),

@@ -23,6 +23,9 @@ register = template.Library()
 
 # Chinese names of the audit actions; the audit search offers them as choices.
 ACTION_LABELS: dict[str, Any] = {
+    "import.uploaded": _("上传导入文件"),
+    "import.committed": _("导入客户"),
+    "import.refused": _("导入被拒绝（有错误）"),
     "customer.created": _("新建客户档案"),
     "customer.updated": _("修改客户档案"),
     "customer.deleted": _("删除客户档案（移入回收站）"),
