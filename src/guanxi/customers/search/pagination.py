@@ -14,7 +14,7 @@ measured slower than OFFSET at a million rows.) Every depth costs the same.
 The cursor is an opaque base64 JSON of the sort, the boundary row's key and id, and the
 direction; it carries no permission: the queryset it is applied to is already scoped.
 
-Totals are counted up to COUNT_CAP ("1,000+"): an exact count of a large scope reads the
+Totals are counted up to COUNT_CAP ("200+"): an exact count of a large scope reads the
 whole scope on every page view.
 """
 
@@ -32,7 +32,7 @@ from django.utils.dateparse import parse_datetime
 
 from guanxi.customers.selectors import SORTS
 
-COUNT_CAP = 1_000
+COUNT_CAP = 200
 
 
 class InvalidCursor(ValueError):

@@ -177,7 +177,7 @@ def _entry(metric: Any, value: Any, db: str, scale: Any, **extra: Any) -> dict[s
         "value": value,
         "unit": metric.unit,
         "db": db,
-        "target": metric.target,
+        "target": metric.target.get(db) if isinstance(metric.target, dict) else metric.target,
         "scale": scale,
         **extra,
     }
@@ -306,28 +306,32 @@ def write_results(results: list[dict[str, Any]], *, meta: dict[str, Any]) -> tup
 
     lower = {m.name: m.lower_is_better for m in METRICS}
     folder = bench_dir()
-    contract = [
+    measured = [
         {key: entry.get(key) for key in ("metric", "value", "unit", "db", "target")}
         | {k: v for k, v in entry.items() if k not in {"metric", "value", "unit", "db", "target"}}
+        | {"measured": meta["when"], "load": meta.get("load", "")}
         for entry in results
         if "metric" in entry
     ]
     json_path = folder / "results.json"
+    # A run of some databases or metrics replaces those rows and keeps the others.
+    contract = [e for e in _previous(json_path) if _key(e) not in {_key(m) for m in measured}]
+    contract = sorted(contract + measured, key=lambda e: (_order(e), str(e.get("db"))))
     json_path.write_text(json.dumps(contract, ensure_ascii=False, indent=1, default=str))
     lines = [
         "# Benchmark results",
         "",
-        f"{meta['when']} · {meta['customers']:,} customers{' (--quick)' if meta['quick'] else ''}"
-        f" · {meta['machine']} · medians of {meta['repeat']} rounds",
+        f"Last run {meta['when']}: {meta['customers']:,} customers"
+        f"{' (--quick)' if meta['quick'] else ''} · {meta['machine']} · medians of"
+        f" {meta['repeat']} rounds · load average {meta.get('load', '?')}.",
         "",
-        "Search and list figures in milliseconds; details per user (salesperson: data scope"
-        " self, ~9% of the archive; all_scope; small_book: a salesperson with 500 customers)"
-        " and query length (1, 2, 3+ characters). Targets are for a 2-core machine; the load"
-        f" average during the run was {meta.get('load', '?')} (other work on the machine slows"
-        " every figure).",
+        "Search and list figures in milliseconds, p50 and p95; details per user (salesperson:"
+        " data scope self, ~9% of the archive; all_scope; small_book: a salesperson with 500"
+        " customers) and query length (1, 2, 3+ characters). Targets are for a 2-core machine;"
+        " other work on the machine (its load average) slows every figure.",
         "",
-        "| metric | db | value | unit | target | met | archive | notes |",
-        "|---|---|---:|---|---:|:---:|---:|---|",
+        "| metric | db | value | unit | target | met | archive | measured | notes |",
+        "|---|---|---:|---|---:|:---:|---:|---|---|",
     ]
     for entry in contract:
         value = entry["value"]
@@ -342,7 +346,8 @@ def write_results(results: list[dict[str, Any]], *, meta: dict[str, Any]) -> tup
         lines.append(
             f"| {entry['metric']} | {entry['db']} | {shown} | {entry['unit']} | "
             f"{entry['target'] if entry['target'] is not None else '—'} | {_met(entry, lower)} | "
-            f"{archive} | {' '.join(x for x in (note, cells) if x)} |"
+            f"{archive} | {entry.get('measured', '')} (load {entry.get('load', '?')}) | "
+            f"{' '.join(x for x in (note, cells) if x)} |"
         )
     errors = [entry["error"] for entry in results if "error" in entry]
     if errors:
@@ -350,6 +355,25 @@ def write_results(results: list[dict[str, Any]], *, meta: dict[str, Any]) -> tup
     md_path = folder / "results.md"
     md_path.write_text("\n".join(lines) + "\n")
     return json_path, md_path
+
+
+def _previous(path: Path) -> list[dict[str, Any]]:
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return [e for e in previous if isinstance(e, dict) and "metric" in e]
+
+
+def _key(entry: dict[str, Any]) -> tuple[Any, ...]:
+    return (entry.get("metric"), entry.get("db"), entry.get("scale"))
+
+
+def _order(entry: dict[str, Any]) -> int:
+    from guanxi.customers.search.bench.metrics import METRICS
+
+    names = list(dict.fromkeys(m.name for m in METRICS))
+    return names.index(entry["metric"]) if entry.get("metric") in names else len(names)
 
 
 def _short(value: Any) -> str:
