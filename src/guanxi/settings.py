@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.ledger",
     "guanxi.credit",
+    "guanxi.grading",
+    "guanxi.cooperation",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,8 @@ api_patterns = [
     path("", include("guanxi.customers.api_urls")),
     path("", include("guanxi.ledger.api_urls")),
     path("", include("guanxi.credit.api_urls")),
+    path("", include("guanxi.grading.api_urls")),
+    path("", include("guanxi.cooperation.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -21,6 +23,8 @@ urlpatterns = [
     path("audit/", include("guanxi.audit.urls")),
     path("ledger/", include("guanxi.ledger.urls")),
     path("credit/", include("guanxi.credit.urls")),
+    path("grading/", include("guanxi.grading.urls")),
+    path("cooperation/", include("guanxi.cooperation.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]

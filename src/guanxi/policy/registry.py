@@ -566,3 +566,8 @@ rule(
     example=["general_manager", "administrator"],
     check=_role_codes,
 )
+
+
+# Rules of later capabilities are declared beside their code and register on import.
+from guanxi.cooperation import rules as _cooperation_rules  # noqa: E402, F401
+from guanxi.grading import rules as _grading_rules  # noqa: E402, F401

@@ -1,0 +1,2 @@
+"""Grading: the scoring model as policy, set-based batch grading, explanations, the annual
+review cycle, lifecycle lists and what-if simulation (MISSION §2)."""
