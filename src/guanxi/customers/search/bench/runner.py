@@ -6,8 +6,9 @@ project's own settings, backend and migrations apply, and so does the gunicorn s
 list metric starts):
 
     SQLite      var/bench/guanxi_bench_<N>.sqlite3 (kept between runs; --fresh rebuilds)
-    PostgreSQL  database guanxi_bench (or guanxi_bench_<N> below a million), created with
-                a UTF-8 locale, if the server at BENCH_POSTGRES_URL answers
+    PostgreSQL  database guanxi_bench (or guanxi_bench_<N> below a million; the prefix is
+                the database named in BENCH_POSTGRES_URL), created with a UTF-8 locale, if
+                the server at BENCH_POSTGRES_URL answers
 
 Metrics that need an empty archive (import) get a fresh database per round. The data set
 is reused when it already holds the requested number of customers.
@@ -79,7 +80,8 @@ def database_url(
             for extra in ("", "-wal", "-shm"):
                 Path(f"{path}{extra}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
-    name = "guanxi_bench" + (f"_{suffix}" if suffix else "")
+    # The database name of BENCH_POSTGRES_URL is the prefix (default guanxi_bench).
+    name = _postgres_base().rsplit("/", 1)[1] + (f"_{suffix}" if suffix else "")
     if (fresh or empty) and not _postgres_admin("drop", name):
         return None
     if not _postgres_admin("create", name):
