@@ -58,6 +58,7 @@ test-postgres: install messages
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	GUANXI_DEV=1 $(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chinese_calendar
 from django.contrib import admin
@@ -70,6 +70,7 @@ def audit_snapshot(obj: models.Model, field_names: list[str]) -> dict[str, Any]:
             else:
                 values[name] = str(getattr(obj, name))
         else:
+            assert isinstance(field, models.Field)  # a concrete, non-relation field
             value = getattr(obj, field.attname)
             if field.choices:
                 value = dict(field.flatchoices).get(value, value)
@@ -77,7 +78,12 @@ def audit_snapshot(obj: models.Model, field_names: list[str]) -> dict[str, Any]:
     return values
 
 
-class AuditedAdminMixin:
+# For the type checker the mixin is a ModelAdmin (its super() calls go there); at run time
+# it stays a plain mixin so it can come first in the MRO.
+_AdminBase = admin.ModelAdmin if TYPE_CHECKING else object
+
+
+class AuditedAdminMixin(_AdminBase):  # type: ignore[valid-type, misc]
     """Audit every admin write with source "admin".
 
     Saves are recorded as "<model>.created" / "<model>.updated" with {field: [old, new]}
@@ -159,13 +165,13 @@ class AuditedAdminMixin:
             super().delete_queryset(request, queryset)
 
 
-class AuditedModelAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class AuditedModelAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     pass
 
 
 def _statutory_workday(day: dt.date) -> bool:
     try:
-        return chinese_calendar.is_workday(day)
+        return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         return day.weekday() < 5
 

@@ -12,6 +12,7 @@ bad input. So nobody learns whether a record they cannot see exists.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 # answered as a field error before any lookup.
 MAX_ID = 2**63 - 1
 
-_DRF_CODES = {
+_DRF_CODES: dict[type[drf.APIException], tuple[str, Callable[[], str]]] = {
     drf.NotAuthenticated: ("not_authenticated", lambda: _("请先登录。")),
     drf.AuthenticationFailed: ("authentication_failed", lambda: _("身份验证失败。")),
     drf.PermissionDenied: ("permission_denied", lambda: _("您没有执行此操作的权限。")),
@@ -173,17 +174,19 @@ def _is_indexed(detail: Any) -> bool:
     return isinstance(detail, dict) and all(isinstance(key, int) for key in detail)
 
 
-class AlignedListSerializer(serializers.ListSerializer):
+class AlignedListSerializer(serializers.ListSerializer[Any]):
     """Nested item errors as a list aligned with the submitted items ({} for good ones),
     the shape the services use (e.g. detail["contacts"] = [{}, {"mobile": [...]}])."""
 
     def to_internal_value(self, data: Any) -> list[Any]:
         try:
-            return super().to_internal_value(data)
+            items: list[Any] = super().to_internal_value(data)
         except drf.ValidationError as exc:
-            if not _is_indexed(exc.detail):
+            detail: Any = exc.detail  # indexed by item position (checked below)
+            if not _is_indexed(detail):
                 raise
-            raise drf.ValidationError([exc.detail.get(i, {}) for i in range(len(data))]) from None
+            raise drf.ValidationError([detail.get(i, {}) for i in range(len(data))]) from None
+        return items
 
 
 class ListField(serializers.ListField):
@@ -194,13 +197,14 @@ class ListField(serializers.ListField):
         try:
             return super().to_internal_value(data)
         except drf.ValidationError as exc:
-            if not _is_indexed(exc.detail):
+            detail: Any = exc.detail  # indexed by item position (checked below)
+            if not _is_indexed(detail):
                 raise
-            messages = [str(m) for errors in exc.detail.values() for m in errors]
+            messages = [str(m) for errors in detail.values() for m in errors]
             raise drf.ValidationError(list(dict.fromkeys(messages))) from None
 
 
-class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
     """A related id resolved only among the records a selector lets the user see.
 
     `selector(actor)` returns the visible queryset; unknown and invisible ids both give the
@@ -216,7 +220,7 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return self.selector(self.context["request"].user)
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     """The shape of every error answer (documentation only)."""
 
     code = serializers.CharField()

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from guanxi.org.scopes import Scope
 
 
-class ScopedQuerySet(models.QuerySet):
+class ScopedQuerySet(models.QuerySet[Any]):
     """Every list, detail, search, export, count and API call starts here.
 
     The model declares `scope_filter(scope) -> Q`; the scope itself (which departments,

@@ -54,17 +54,19 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def roles(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+    def roles(user: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+        # factory_boy passes the built object first (it is not the factory).
         if create and extracted:
-            self.groups.set(Role.objects.filter(code__in=extracted))
+            user.groups.set(Role.objects.filter(code__in=extracted))
         if create:
-            self.save()
+            user.save()
 
 
 def make_user(*roles: str, department: Department | None = None, **kwargs: Any) -> User:
     if department is not None:
         kwargs["department"] = department
-    return UserFactory(roles=list(roles), **kwargs)
+    user: User = UserFactory(roles=list(roles), **kwargs)
+    return user
 
 
 def make_customer(actor: User, /, **data: Any) -> Any:

@@ -29,9 +29,10 @@ def home(request: HttpRequest) -> HttpResponse:
     if context["can_view_customers"]:
         today = timezone.localdate()
         scope = customer_list(actor=actor)
-        mine = list(scope.filter(is_mine=True).prefetch_related(None))
+        # is_mine and has_contacts are annotations of customer_list (unknown to the stubs).
+        mine = list(scope.filter(is_mine=True).prefetch_related(None))  # type: ignore[misc]
         scored = [
-            (customer, completeness(customer, has_contacts=customer.has_contacts))
+            (customer, completeness(customer, has_contacts=customer.has_contacts))  # type: ignore[attr-defined]
             for customer in mine
         ]
         incomplete = sorted(

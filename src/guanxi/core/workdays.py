@@ -16,9 +16,9 @@ def is_workday(day: dt.date) -> bool:
 
     override = WorkdayOverride.objects.filter(date=day).values_list("is_workday", flat=True).first()
     if override is not None:
-        return override
+        return bool(override)
     try:
-        return chinese_calendar.is_workday(day)
+        return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         # Years the library does not cover yet: fall back to Monday–Friday.
         return day.weekday() < 5

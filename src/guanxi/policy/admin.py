@@ -101,10 +101,11 @@ class JSONTextarea(forms.Textarea):
         try:
             return json.dumps(json.loads(value), ensure_ascii=False, indent=2)
         except (TypeError, ValueError):
-            return super().format_value(value)  # the user's own invalid input, as typed
+            shown: str | None = super().format_value(value)  # the user's invalid input, as typed
+            return shown
 
 
-class PolicyValueForm(forms.ModelForm):
+class PolicyValueForm(forms.ModelForm[PolicyValue]):
     key = forms.ChoiceField(
         label=_("规则"),
         choices=_rule_choices,
@@ -120,7 +121,7 @@ class PolicyValueForm(forms.ModelForm):
         help_texts = {"value": _('JSON 格式，例如 5、true、"0.90" 或 [{"code": …}]。')}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         key = data.get("key")
         if key and "value" in data:
             try:
@@ -131,7 +132,9 @@ class PolicyValueForm(forms.ModelForm):
         return data
 
 
-class PolicyValueFormSet(BaseInlineFormSet):
+class PolicyValueFormSet(
+    BaseInlineFormSet[PolicyValue, PolicyVersion, forms.ModelForm[PolicyValue]]
+):
     def clean(self) -> None:
         # Before Django's own unique check, whose message names the column, not the rule.
         keys: list[str] = []
@@ -151,7 +154,7 @@ class PolicyValueFormSet(BaseInlineFormSet):
             raise ValidationError(gettext("请至少设置一条规则的取值。"))
 
 
-class PolicyValueInline(admin.TabularInline):
+class PolicyValueInline(admin.TabularInline[PolicyValue, PolicyVersion]):
     model = PolicyValue
     form = PolicyValueForm
     formset = PolicyValueFormSet
@@ -195,7 +198,7 @@ class PolicyValueInline(admin.TabularInline):
 
 
 # --- versions ---------------------------------------------------------------------------------
-class PolicyVersionForm(forms.ModelForm):
+class PolicyVersionForm(forms.ModelForm[PolicyVersion]):
     class Meta:
         model = PolicyVersion
         fields = ("note", "effective_from")

@@ -30,7 +30,8 @@ def _published_versions() -> list[tuple[dt.datetime, int, dict[str, Any]]]:
     with _lock:
         loaded_at = _cache["loaded_at"]
         if loaded_at is not None and now - loaded_at < _CACHE_SECONDS:
-            return _cache["versions"]
+            cached: list[tuple[dt.datetime, int, dict[str, Any]]] = _cache["versions"]
+            return cached
     versions = [
         (version.effective_from, version.number, {v.key: v.value for v in version.values.all()})
         for version in PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED)

@@ -8,8 +8,13 @@ from django.db.backends.postgresql import base, creation
 
 
 class DatabaseCreation(creation.DatabaseCreation):
-    def _get_database_create_suffix(self, encoding=None, template=None):
-        suffix = super()._get_database_create_suffix(encoding="UTF8", template=template)
+    def _get_database_create_suffix(
+        self, encoding: str | None = None, template: str | None = None
+    ) -> str:
+        # A private hook of Django's creation class (not in the type stubs).
+        suffix: str = super()._get_database_create_suffix(  # type: ignore[misc]
+            encoding="UTF8", template=template
+        )
         return f"{suffix} LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import platform
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -76,7 +76,7 @@ class Command(BaseCommand):
                 metrics=options["metrics"],
                 output=options["output"],
                 prepare=options["prepare"],
-                out=self.stdout,
+                out=cast(TextIO, self.stdout),  # an OutputWrapper is a text stream
             )
             return
         databases = list(DATABASES) if options["db"] == "all" else [options["db"]]
@@ -90,7 +90,7 @@ class Command(BaseCommand):
             fresh=options["fresh"],
             repeat=options["repeat"],
             prepare=options["prepare"],
-            out=self.stdout,
+            out=cast(TextIO, self.stdout),
         )
         if options["prepare"]:
             return
