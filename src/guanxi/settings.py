@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "guanxi.credit",
     "guanxi.grading",
     "guanxi.cooperation",
+    "guanxi.reviews",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ api_patterns = [
     path("", include("guanxi.credit.api_urls")),
     path("", include("guanxi.grading.api_urls")),
     path("", include("guanxi.cooperation.api_urls")),
+    path("", include("guanxi.reviews.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -25,6 +26,7 @@ urlpatterns = [
     path("credit/", include("guanxi.credit.urls")),
     path("grading/", include("guanxi.grading.urls")),
     path("cooperation/", include("guanxi.cooperation.urls")),
+    path("reviews/", include("guanxi.reviews.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]
