@@ -66,7 +66,7 @@ class PossibleDuplicate(Conflict):
 
     code = "possible_duplicate"
     default_message = _(
-        "已有名称相同或相近的客户档案，可能是重复建档。请核对；确认不是同一客户后可仍然创建。"
+        "已有名称相同或相近的客户档案，可能是重复建档。请核对；确认不是同一客户后仍可创建。"
     )
 
 

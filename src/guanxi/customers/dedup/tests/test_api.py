@@ -9,7 +9,7 @@ from guanxi.customers.dedup.models import MergeRecord
 from guanxi.customers.dedup.tests.helpers import add
 from guanxi.customers.models import Contact, Customer
 
-MESSAGE = "已有名称相同或相近的客户档案，可能是重复建档。请核对；确认不是同一客户后可仍然创建。"
+MESSAGE = "已有名称相同或相近的客户档案，可能是重复建档。请核对；确认不是同一客户后仍可创建。"
 NOT_FOUND = {"code": "not_found", "message": "记录不存在或您无权访问。", "detail": {}}
 FORBIDDEN = {"code": "permission_denied", "message": "您没有执行此操作的权限。", "detail": {}}
 
