@@ -12,7 +12,7 @@ bad input. So nobody learns whether a record they cannot see exists.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -24,10 +24,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions as drf
 from rest_framework import serializers
+from rest_framework.metadata import BaseMetadata
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import BasePermission
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -152,10 +153,10 @@ class ApiViewSetMixin:
     one; the schema documents it as an integer (id_parameter). No browsable API and no
     OPTIONS metadata: the documentation is /api/schema/ and /api/docs/."""
 
-    metadata_class = None
-    permission_classes = [ActionPermission]
-    parser_classes = [JSONParser]
-    renderer_classes = [JSONRenderer]
+    metadata_class: str | type[BaseMetadata] | None = None
+    permission_classes: Sequence[Any] = [ActionPermission]
+    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
+    renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer]
     lookup_field = "id"
     lookup_value_regex = "[^/]+"
     action_permissions: dict[str, list[str]] = {}
