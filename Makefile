@@ -32,12 +32,14 @@ demo: install messages
 	$(PY) -m guanxi seed-demo --if-empty
 	$(MAKE) --no-print-directory serve
 
-# The web server and, beside it, a background worker (imports, sweeps); both stop together.
+# The web server and, beside it, a background worker (imports, grading) and the hourly
+# sweeps (`python -m guanxi sweep`; cron does this in production); all stop together.
 serve: install
 	$(PY) -m guanxi collectstatic --no-input -v 0
 	$(PY) -m guanxi print-demo-logins
 	$(PY) -m guanxi db_worker --queue-name '*' --no-reload -v 0 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	while true; do $(PY) -m guanxi sweep >/dev/null; sleep 3600; done & sweeper=$$!; \
+	trap 'kill $$worker $$sweeper 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m guanxi runserver $(HOST):$(PORT)
 
 worker: install

@@ -43,13 +43,39 @@ def record(
     note: str = "",
     object_type: str | None = None,
 ) -> AuditEvent:
+    event = build(actor=actor, action=action, obj=obj, changes=changes,
+                  customer_id=customer_id, note=note, object_type=object_type)  # fmt: skip
+    event.save()
+    return event
+
+
+def record_many(events: list[AuditEvent], *, insert: Any = None) -> None:
+    """Write events made by build() at once (batch services, e.g. the import); `insert`
+    (model, events) replaces bulk_create, e.g. customers.batch.bulk_insert."""
+    if insert is not None:
+        insert(AuditEvent, events)
+    else:
+        AuditEvent.objects.bulk_create(events, batch_size=2000)
+
+
+def build(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+    customer_id: int | None = None,
+    note: str = "",
+    object_type: str | None = None,
+) -> AuditEvent:
+    """The unsaved event record() would write, for record_many()."""
     ctx = current()
     if customer_id is None and obj is not None:
         customer_id = getattr(obj, "customer_id", None)
         if customer_id is None and obj._meta.label_lower == "customers.customer":
             customer_id = obj.pk
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=actor if authenticated else None,
         actor_name=(actor.display_name if authenticated else "")[:150],
         action=action,

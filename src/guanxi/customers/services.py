@@ -8,12 +8,14 @@ history) in the same transaction, and re-checks that the actor can still see the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from guanxi import policy
@@ -107,22 +109,36 @@ def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
     return {"non_field_errors": [str(m) for m in exc.messages]}
 
 
-def _snapshot(customer: Customer) -> dict[str, Any]:
-    """Human-readable values of the tracked fields, for history."""
+_CHOICE_FIELDS = {"source_channel", "value_tier", "secrecy_level"}
+
+
+@functools.cache
+def _choice_labels(name: str, language: str | None) -> dict[str, str]:
+    """code → label of a choice field, as get_<field>_display gives it, in `language`
+    (get_FOO_display hashes the lazy labels on every call: slow in a batch)."""
+    return {code: str(label) for code, label in Customer._meta.get_field(name).flatchoices}
+
+
+def customer_types() -> dict[str, str]:
+    """code → label of the customer types the policy allows (customers.types)."""
+    return dict(policy_choices("customers.types"))
+
+
+def _snapshot(customer: Customer, types: dict[str, str] | None = None) -> dict[str, Any]:
+    """Human-readable values of the tracked fields, for history. `types`: customer_types(),
+    when the caller (a batch) already has it."""
     values: dict[str, Any] = {}
     for name in CUSTOMER_FIELDS:
         if name in _FK_MODELS:
             related = getattr(customer, name) if getattr(customer, f"{name}_id") else None
             values[name] = str(related) if related is not None else None
         elif name == "customer_type":
-            values[name] = (
-                dict(policy_choices("customers.types")).get(
-                    customer.customer_type, customer.customer_type
-                )
-                or None
-            )
-        elif name in {"source_channel", "value_tier", "secrecy_level"}:
-            values[name] = getattr(customer, f"get_{name}_display")() or None
+            if types is None:
+                types = customer_types()
+            values[name] = types.get(customer.customer_type, customer.customer_type) or None
+        elif name in _CHOICE_FIELDS:
+            value = getattr(customer, name)
+            values[name] = _choice_labels(name, get_language()).get(value, value) or None
         else:
             value = getattr(customer, name)
             values[name] = None if value == "" else value
@@ -173,24 +189,36 @@ def _clean_input(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[s
     return cleaned, errors
 
 
-def _check_customer(actor: Any, customer: Customer) -> None:
-    """All business validation of an unsaved customer state; raises ValidationFailed."""
+def customer_problems(
+    actor: Any,
+    customer: Customer,
+    *,
+    types: dict[str, str] | None = None,
+    foreign_keys: bool = True,
+) -> dict[str, list[str]]:
+    """Every field and business rule of one unsaved customer state that needs no other
+    record: the model's field rules (full_clean: required fields, lengths, e-mail, URL,
+    postcode …), customer type in policy (customers.types), the credit code's check
+    character (python-stdnum) and who may keep a failing one. Normalises name, key and
+    code in place. Shared by customer_create/customer_update and the batch path
+    (customers.batch); the credit-code clash, which reads the archive, is each path's own
+    query. `foreign_keys=False` skips full_clean's per-row existence query of the foreign
+    keys, for callers whose related records were just loaded from the database."""
     errors: dict[str, list[str]] = {}
     customer.name = (customer.name or "").strip()
     customer.name_normalised = normalise_name(customer.name)
     customer.credit_code = normalise_credit_code(customer.credit_code)
     customer.credit_code_override_reason = (customer.credit_code_override_reason or "").strip()
+    exclude = ["created_by", "co_owners", "tags"]
+    if not foreign_keys:
+        exclude += [name for name in _FK_MODELS if getattr(customer, f"{name}_id") is not None]
     try:
-        customer.full_clean(
-            exclude=["created_by", "co_owners", "tags"],
-            validate_unique=False,
-            validate_constraints=False,
-        )
+        customer.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         errors.update(_errors_of(exc))
-    if customer.customer_type and customer.customer_type not in dict(
-        policy_choices("customers.types")
-    ):
+    if types is None:
+        types = customer_types()
+    if customer.customer_type and customer.customer_type not in types:
         errors.setdefault("customer_type", []).append(_("客户类型不在公司策略允许的范围内。"))
     if customer.credit_code and "credit_code" not in errors:
         problem = credit_code_problem(customer.credit_code)
@@ -202,8 +230,15 @@ def _check_customer(actor: Any, customer: Customer) -> None:
             errors["credit_code"] = [problem + _("（只有档案管理员可以保留未通过校验的代码。）")]
     elif not customer.credit_code:
         customer.credit_code_override_reason = ""
-    if errors:
-        raise ValidationFailed(detail=errors)
+    return errors
+
+
+def duplicate_credit_code() -> DuplicateCreditCode:
+    return DuplicateCreditCode(detail={"credit_code": [str(DuplicateCreditCode.default_message)]})
+
+
+def _check_clash(customer: Customer) -> None:
+    """Another live customer with the same credit code: DuplicateCreditCode."""
     if customer.credit_code:
         clash = (
             Customer.objects.alive()
@@ -211,12 +246,20 @@ def _check_customer(actor: Any, customer: Customer) -> None:
             .exclude(pk=customer.pk)
         )
         if clash.exists():
-            raise DuplicateCreditCode(
-                detail={"credit_code": [str(DuplicateCreditCode.default_message)]}
-            )
+            raise duplicate_credit_code()
 
 
-def _check_contact(contact: Contact) -> dict[str, list[str]]:
+def _check_customer(actor: Any, customer: Customer) -> None:
+    """All business validation of an unsaved customer state; raises ValidationFailed."""
+    errors = customer_problems(actor, customer)
+    if errors:
+        raise ValidationFailed(detail=errors)
+    _check_clash(customer)
+
+
+def contact_problems(contact: Contact) -> dict[str, list[str]]:
+    """The field rules of one unsaved contact (name, mobile, e-mail …); normalises the
+    mobile in place. Shared with the batch path."""
     contact.name = (contact.name or "").strip()
     if contact.mobile:
         contact.mobile = normalise_mobile(contact.mobile)
@@ -246,13 +289,17 @@ def _save_customer(customer: Customer) -> None:
         raise
 
 
+def out_of_scope() -> ValidationFailed:
+    return ValidationFailed(
+        _("保存后该客户将超出您的数据范围，请检查负责人和分支机构。"),
+        detail={"owner": [_("负责人或分支机构超出您的数据范围。")]},
+    )
+
+
 def _ensure_still_visible(actor: Any, customer: Customer) -> None:
     """A write must not move a record out of the actor's own scope."""
     if not Customer.objects.visible_to(actor, CHANGE).filter(pk=customer.pk).exists():
-        raise ValidationFailed(
-            _("保存后该客户将超出您的数据范围，请检查负责人和分支机构。"),
-            detail={"owner": [_("负责人或分支机构超出您的数据范围。")]},
-        )
+        raise out_of_scope()
 
 
 def _apply_m2m(
@@ -279,6 +326,53 @@ def _apply_m2m(
         customer.co_owners.set([u for u in users if u.pk != customer.owner_id])
 
 
+def new_customer(
+    actor: Any,
+    data: dict[str, Any],
+    contacts: list[dict[str, Any]] | None,
+    *,
+    types: dict[str, str] | None = None,
+    foreign_keys: bool = True,
+) -> tuple[Customer, list[Contact], dict[str, Any], bool]:
+    """An unsaved new customer and its contacts from service input, checked by every rule
+    that needs no other record (customer_problems, contact_problems) and with the defaults
+    of a new record: the owner is the actor unless given, the branch the owner's
+    department. Returns the errors as ValidationFailed.detail (empty: valid) and whether
+    the customer's own fields passed (then a credit-code clash is reported first)."""
+    data, errors = _clean_input(data)
+    if data.get("owner") is None:
+        data["owner"] = actor
+    if not data.get("department"):
+        data["department"] = data["owner"].department
+    customer = Customer(created_by=actor, **data)
+    if customer.department_id is None and "department" not in errors:
+        errors["department"] = [_("请选择分支机构（负责人未设置部门）。")]
+    contact_objs = [
+        Contact(**{k: v for k, v in c.items() if k in CONTACT_FIELDS}) for c in contacts or []
+    ]
+    contact_errors = [contact_problems(c) for c in contact_objs]
+    problems = customer_problems(actor, customer, types=types, foreign_keys=foreign_keys)
+    errors = {**problems, **errors}
+    if any(contact_errors):
+        errors["contacts"] = contact_errors
+    return customer, contact_objs, errors, not problems
+
+
+def created_changes(
+    customer: Customer,
+    m2m: dict[str, Any],
+    *,
+    types: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, list[Any]]:
+    """The changes of a customer.created history row: every field with a value.
+    `extra`: more fields set on creation by the caller (e.g. the importer's 合作状态)."""
+    changes = {k: [None, v] for k, v in _snapshot(customer, types).items() if v is not None}
+    changes.update({k: [None, v] for k, v in m2m.items() if v})
+    changes.update({k: [None, v] for k, v in (extra or {}).items() if v})
+    return changes
+
+
 # --- customers -------------------------------------------------------------------------------
 @transaction.atomic
 def customer_create(
@@ -297,24 +391,9 @@ def customer_create(
     credit code tells them apart, is refused with PossibleDuplicate unless the user
     confirmed it (`confirm_duplicate`); see customers.dedup.matching."""
     _require(actor, "customers.add_customer")
-    data, errors = _clean_input(data)
-    if data.get("owner") is None:
-        data["owner"] = actor
-    if not data.get("department"):
-        data["department"] = data["owner"].department
-    customer = Customer(created_by=actor, **data)
-    if customer.department_id is None and "department" not in errors:
-        errors["department"] = [_("请选择分支机构（负责人未设置部门）。")]
-    contact_objs = [
-        Contact(**{k: v for k, v in c.items() if k in CONTACT_FIELDS}) for c in contacts or []
-    ]
-    contact_errors = [_check_contact(c) for c in contact_objs]
-    try:
-        _check_customer(actor, customer)
-    except ValidationFailed as exc:
-        errors = {**exc.detail, **errors}
-    if any(contact_errors):
-        errors["contacts"] = contact_errors
+    customer, contact_objs, errors, fields_valid = new_customer(actor, data, contacts)
+    if fields_valid:
+        _check_clash(customer)
     if errors:
         raise ValidationFailed(detail=errors)
     if not confirm_duplicate and (
@@ -329,8 +408,7 @@ def customer_create(
         contact.save()
     _apply_m2m(actor, customer, tags, co_owners)
     _ensure_still_visible(actor, customer)
-    changes = {k: [None, v] for k, v in _snapshot(customer).items() if v is not None}
-    changes.update({k: [None, v] for k, v in _m2m_snapshot(customer).items() if v})
+    changes = created_changes(customer, _m2m_snapshot(customer))
     audit.record(actor=actor, action="customer.created", obj=customer, changes=changes)
     for contact in contact_objs:
         audit.record(
@@ -386,7 +464,7 @@ def customer_update(
                     setattr(
                         contact, key, "" if value is None and key not in {"birthday"} else value
                     )
-            contact_errors.append(_check_contact(contact))
+            contact_errors.append(contact_problems(contact))
             contact_plan.append((contact, contact_id is None))
         if any(contact_errors):
             errors["contacts"] = contact_errors
@@ -478,7 +556,7 @@ def contact_create(*, actor: Any, customer_id: int, data: dict[str, Any]) -> Con
     _require(actor, "customers.change_customer")
     customer = _locked_customer(actor, customer_id)
     contact = Contact(customer=customer, **{k: v for k, v in data.items() if k in CONTACT_FIELDS})
-    errors = _check_contact(contact)
+    errors = contact_problems(contact)
     if errors:
         raise ValidationFailed(detail=errors)
     _contact_save(actor, contact, created=True)
@@ -506,7 +584,7 @@ def contact_update(*, actor: Any, contact_id: int, data: dict[str, Any]) -> Cont
     for key, value in data.items():
         if key in CONTACT_FIELDS:
             setattr(contact, key, "" if value is None and key != "birthday" else value)
-    errors = _check_contact(contact)
+    errors = contact_problems(contact)
     if errors:
         raise ValidationFailed(detail=errors)
     _contact_save(actor, contact, created=False)

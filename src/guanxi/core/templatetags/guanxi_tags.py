@@ -25,6 +25,7 @@ register = template.Library()
 ACTION_LABELS: dict[str, Any] = {
     "import.uploaded": _("上传导入文件"),
     "import.committed": _("导入客户"),
+    "import.files_deleted": _("删除过期导入文件"),
     "import.refused": _("导入被拒绝（有错误）"),
     "customer.created": _("新建客户档案"),
     "customer.updated": _("修改客户档案"),

@@ -14,8 +14,8 @@ from typing import Any
 
 from django.core.files import File
 
-from guanxi.customers.dedup.matching import BLOCK_PREFIX, WARN_SCORE, find_candidates
-from guanxi.customers.dedup.normalise import normalise_name, similarity
+from guanxi.customers.dedup.matching import BLOCK_PREFIX, find_candidates_many, score_among
+from guanxi.customers.dedup.normalise import normalise_name
 from guanxi.customers.demo.writer import demo_users_in_database, seed_demo
 from guanxi.customers.imports import export, services
 from guanxi.customers.imports.models import ImportJob
@@ -54,21 +54,21 @@ def _refused_rows(job: ImportJob) -> set[int]:
 def _screen(rows: list[list[Any]], *, archive: bool) -> list[list[Any]]:
     """Drop generated rows the duplicate warning would refuse (a name close to an earlier
     row's or, in a non-empty archive, to an existing customer's, with no credit code to
-    tell them apart), so that the timed run is a clean one."""
+    tell them apart), so that the timed run is a clean one. Uses the importer's own
+    matching (find_candidates_many, score_among), in bulk."""
+    keys = [normalise_name(row[1]) for row in rows]
+    found = (
+        find_candidates_many([(key, row[2]) for key, row in zip(keys, rows, strict=True)])
+        if archive
+        else [[] for _row in rows]
+    )
     kept: list[list[Any]] = []
-    blocks: dict[str, list[tuple[str, str]]] = {}
-    for row in rows:
-        name, code = row[1], row[2]
-        key = normalise_name(name)
+    blocks: dict[str, list[tuple[int, str, str, str]]] = {}
+    for index, (row, key, archive_hits) in enumerate(zip(rows, keys, found, strict=True)):
         block = blocks.setdefault(key[:BLOCK_PREFIX], [])
-        if any(
-            (not code or not other_code) and similarity(key, other) >= WARN_SCORE
-            for other, other_code in block
-        ):
+        if archive_hits or score_among(key, block, credit_code=row[2]):
             continue
-        if archive and find_candidates(key, credit_code=code):
-            continue
-        block.append((key, code))
+        block.append((index, row[1], key, row[2]))
         kept.append(row)
     return kept
 

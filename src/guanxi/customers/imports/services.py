@@ -1,26 +1,34 @@
 """Importing customers from a spreadsheet (客户导入). Policy: customers.* through the
 archive's own services; cooperation.ladder for 合作状态.
 
-Every row goes through customers.services.customer_create / customer_update — the same
-rules as the forms and the API, no second copy. A row that names a customer already in
-the archive updates it instead of creating a duplicate: matched by credit code, or, when
-the row has none, by the normalised name (customers.dedup.normalise) within the row's
-region. A match outside the actor's scope is a row error. Empty cells never clear a value.
+New customers are filed chunk by chunk through customers.batch.customer_create_many, the
+set-based twin of customers.services.customer_create: the same checks (shared functions,
+no second copy), one credit-code query and one read per name block for the whole chunk,
+bulk inserts of customers, contacts, tags and history. A row that names a customer already
+in the archive updates it instead of creating a duplicate, through customer_update: matched
+by credit code, or, when the row has none, by the normalised name
+(customers.dedup.normalise) within the row's region. A match outside the actor's scope is a
+row error. Empty cells never clear a value. 合作状态 is written directly (the cooperation
+app owns status changes and will offer a bulk status record) and is part of the history:
+in the customer.created row of a new customer, a customer.updated row otherwise.
 
-Rows are processed in chunks of CHUNK_ROWS, each row in a savepoint (a failing row undoes
-only itself). All-or-nothing (the default):
+Rows are processed in chunks of CHUNK_ROWS; a failing row is never written. All-or-nothing
+(the default):
 - in the worker (large files, the page polls the progress): a check pass whose chunks are
   written and rolled back, committing only ImportJob.processed_rows; then, if no row
   failed, the write pass in one transaction;
 - in one process (the CLI, small files in the request): one pass in one transaction,
   rolled back if any row failed.
 "Valid rows only" commits chunk by chunk and skips the rows that fail. Every change is
-recorded with audit source "import". Speed: the per-row services dominate (≈10 ms a row
-on SQLite here); see the import benchmark (bench.py).
+recorded with audit source "import". Speed: see the import benchmark (bench.py).
+
+Uploaded files and error reports are deleted after customers.import_file_retention_days
+by import_files_sweep (`python -m guanxi sweep`, from cron).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
@@ -36,11 +44,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from guanxi import policy
 from guanxi.audit import services as audit
 from guanxi.audit.context import AuditContext, current, using
 from guanxi.core.china import normalise_credit_code, normalise_mobile
 from guanxi.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from guanxi.customers import services as customer_services
+from guanxi.customers.batch import NewCustomer, customer_create_many
 from guanxi.customers.imports.columns import IGNORE, TARGET_KEYS, merge_mapping
 from guanxi.customers.imports.models import ImportJob, ImportMapping
 from guanxi.customers.imports.reader import Sheet, open_sheet
@@ -52,7 +62,7 @@ from guanxi.org.scopes import CHANGE
 logger = logging.getLogger(__name__)
 
 IMPORT_PERMISSION = "customers.add_customer"
-CHUNK_ROWS = 200
+CHUNK_ROWS = 2000
 PREVIEW_ROWS = 20
 # Files up to this many rows are imported in the request; larger ones by the worker.
 INLINE_MAX_ROWS = 200
@@ -140,6 +150,8 @@ def import_job_create(
 
 
 def _sheet(job: ImportJob) -> Sheet:
+    if not job.file:
+        raise ValidationFailed(_("导入文件已超过保留期并已删除，请重新上传。"))
     return open_sheet(job.file.path, job.original_name)
 
 
@@ -423,17 +435,8 @@ def _run_chunks(
     for chunk in _chunks(rows, CHUNK_ROWS):
         plans = [plan_row(number, cells, columns, lookups) for number, cells in chunk]
         with transaction.atomic():
-            context = _ChunkContext.load(actor, plans)
-            for plan in plans:
-                duplicate = seen.duplicate_of(plan)
-                if duplicate is not None:
-                    plan.error(
-                        "credit_code" if plan.code else "name",
-                        _("与第 %(row)s 行是同一客户，重复的行不导入。") % {"row": duplicate},
-                    )
-                    action = "unchanged"
-                else:
-                    action = _apply(actor, plan, context, lookups)
+            actions = _apply_chunk(actor, plans, seen, lookups)
+            for plan, action in zip(plans, actions, strict=True):
                 result.processed += 1
                 if plan.errors:
                     _collect(result, plan, columns)
@@ -520,44 +523,85 @@ class _ChunkContext:
         return (candidates[0] if candidates else None), None
 
 
-def _apply(actor: Any, plan: RowPlan, context: _ChunkContext, lookups: Lookups) -> str:
-    """Create or update the row's customer through the archive services, inside a
-    savepoint; problems land in plan.errors and undo the row."""
-    action = "unchanged"
-    existing, problem = context.match(plan)
-    if problem:
-        plan.error("name", problem)
-        return "unchanged"
-    if existing is not None and existing.pk not in context.changeable:
-        plan.error(
-            "credit_code" if plan.code else "name",
-            _("该客户已在档案中，但不在您的数据范围内，不能通过导入修改。"),
+def _apply_chunk(actor: Any, plans: list[RowPlan], seen: _Seen, lookups: Lookups) -> list[str]:
+    """Create or update the customers of a chunk's rows; problems land in plan.errors and
+    leave the row unwritten. New customers are filed together by
+    customers.batch.customer_create_many (the archive's rules, set-based); rows that
+    update a customer go through customer_update one by one."""
+    context = _ChunkContext.load(actor, plans)
+    actions = ["unchanged"] * len(plans)
+    new: list[int] = []
+    for index, plan in enumerate(plans):
+        duplicate = seen.duplicate_of(plan)
+        if duplicate is not None:
+            plan.error(
+                "credit_code" if plan.code else "name",
+                _("与第 %(row)s 行是同一客户，重复的行不导入。") % {"row": duplicate},
+            )
+            continue
+        existing, problem = context.match(plan)
+        if problem:
+            plan.error("name", problem)
+        elif existing is None:
+            new.append(index)
+        elif existing.pk not in context.changeable:
+            plan.error(
+                "credit_code" if plan.code else "name",
+                _("该客户已在档案中，但不在您的数据范围内，不能通过导入修改。"),
+            )
+        else:
+            actions[index] = _apply(actor, plan, existing, context, lookups)
+    items = [
+        NewCustomer(
+            data=plans[index].data,
+            contacts=[plans[index].contact] if plans[index].contact else None,
+            tags=plans[index].tags,
+            cooperation_status=plans[index].status or "",
+            cooperation_status_label=lookups.status_label(plans[index].status)
+            if plans[index].status
+            else "",
+            # A row with errors of its own is checked for the report, never written.
+            check_only=bool(plans[index].errors),
         )
-        return "unchanged"
+        for index in new
+    ]
+    outcomes = customer_create_many(actor=actor, items=items) if items else []
+    for index, outcome in zip(new, outcomes, strict=True):
+        plan = plans[index]
+        if outcome.error is not None:
+            _report(plan, outcome.error)
+        elif not plan.errors:
+            actions[index] = "created"
+    return actions
+
+
+def _report(plan: RowPlan, exc: DomainError) -> None:
+    """A service's refusal as the row's errors, in the import's columns."""
+    if isinstance(exc, NotFound | PermissionDenied):
+        plan.error("", str(exc.message))
+        return
+    for target, messages in error_targets(plan, exc.detail, str(exc.message)).items():
+        for message in messages:
+            plan.error(target, message)
+
+
+def _apply(
+    actor: Any, plan: RowPlan, existing: Customer, context: _ChunkContext, lookups: Lookups
+) -> str:
+    """Update the row's customer through customer_update, inside a savepoint; problems
+    land in plan.errors and undo the row."""
+    action = "unchanged"
     try:
         with transaction.atomic():
-            if existing is None:
-                action = "created"
-                customer = customer_services.customer_create(
-                    actor=actor,
-                    data=plan.data,
-                    contacts=[plan.contact] if plan.contact else None,
-                    tags=plan.tags,
-                )
-            else:
-                action = _update(actor, plan, existing, context)
-                customer = existing
+            action = _update(actor, plan, existing, context)
+            customer = existing
             if plan.status and customer.cooperation_status != plan.status:
                 _set_cooperation_status(actor, customer, plan.status, lookups)
                 action = "updated" if action == "unchanged" else action
             if plan.errors:
                 transaction.set_rollback(True)
-    except (NotFound, PermissionDenied) as exc:
-        plan.error("", str(exc.message))
     except DomainError as exc:
-        for target, messages in error_targets(plan, exc.detail, str(exc.message)).items():
-            for message in messages:
-                plan.error(target, message)
+        _report(plan, exc)
     except IntegrityError:
         plan.error("", str(Conflict.default_message))
     return action if not plan.errors else "unchanged"
@@ -647,3 +691,58 @@ def import_mapping_delete(*, actor: Any, mapping_id: int) -> None:
     deleted, _rows = ImportMapping.objects.filter(created_by=actor, pk=mapping_id).delete()
     if not deleted:
         raise NotFound()
+
+
+# --- retention ---------------------------------------------------------------------------------
+@dataclass
+class SweepReport:
+    jobs: int = 0
+    files: int = 0
+    bytes: int = 0
+
+
+def import_files_sweep(*, at: dt.datetime | None = None, batch: int = 500) -> SweepReport:
+    """Delete uploaded import files and their error reports once they are older than
+    customers.import_file_retention_days (counted from the upload). The jobs stay (with
+    their counts, message and history); a job being imported is left alone. Idempotent:
+    run it from `python -m guanxi sweep` (cron) as often as you like."""
+    at = at or timezone.now()
+    days = policy.get("customers.import_file_retention_days", at=at)
+    cutoff = at - dt.timedelta(days=days)
+    report = SweepReport()
+    busy = {ImportJob.Status.QUEUED, ImportJob.Status.RUNNING}
+    while True:
+        jobs = list(
+            ImportJob.objects.filter(created_at__lt=cutoff)
+            .exclude(status__in=busy)
+            .exclude(file="", report="")
+            .order_by("pk")[:batch]
+        )
+        if not jobs:
+            return report
+        for job in jobs:
+            stored = [f for f in (job.file, job.report) if f and f.name]
+            with transaction.atomic():
+                # Compare-and-swap first: once the names are cleared the job cannot be
+                # started again (its file is gone), and a job restarted meanwhile keeps it.
+                cleared = (
+                    ImportJob.objects.filter(pk=job.pk)
+                    .exclude(status__in=busy)
+                    .update(file="", report="")
+                )
+                if cleared:
+                    audit.record(
+                        actor=None,
+                        action="import.files_deleted",
+                        obj=job,
+                        changes={"files": [[f.name for f in stored], None]},
+                        note=_("超过导入文件保留期（%(days)s天）") % {"days": days},
+                    )
+            if not cleared:
+                continue
+            for item in stored:
+                with contextlib.suppress(OSError):  # already gone: nothing to free
+                    report.bytes += item.storage.size(item.name)
+                item.storage.delete(item.name)
+                report.files += 1
+            report.jobs += 1

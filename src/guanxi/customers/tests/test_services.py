@@ -466,3 +466,225 @@ def test_services_keep_the_normalised_name_key(org):
     )
     customer.refresh_from_db()
     assert customer.name_normalised == "华润置地"
+
+
+# --- the batch path (customers.batch) refuses and records exactly what the service does -------
+def _single(actor, item):
+    """customer_create for one NewCustomer: (customer, None) or (None, the error)."""
+    from django.db import transaction
+
+    from guanxi.core.errors import DomainError
+
+    try:
+        with transaction.atomic():
+            customer = services.customer_create(
+                actor=actor, data=dict(item.data), contacts=item.contacts, tags=item.tags
+            )
+    except DomainError as exc:
+        return None, exc
+    return customer, None
+
+
+def _outcome(error):
+    if error is None:
+        return None
+    return (type(error).__name__, error.code, str(error.message), error.detail)
+
+
+def _bad_inputs(org):
+    from guanxi.customers.batch import NewCustomer
+    from guanxi.customers.models import Industry
+
+    Industry.objects.create(name="建材")
+    make_customer(org.sales_bj, name="瑞丰建材有限公司", credit_code=TENCENT)
+    item = NewCustomer
+    return {
+        "no name": item({"name": ""}),
+        "name too long": item({"name": "长" * 201}),
+        "check character": item({"name": "甲公司", "credit_code": bad_check_character(HUAWEI)}),
+        "code length": item({"name": "乙公司", "credit_code": "91440300192203821"}),
+        "code letters": item({"name": "丙公司", "credit_code": "91440300192203821O"}),
+        "override needs a keeper": item(
+            {
+                "name": "丁公司",
+                "credit_code": bad_check_character(HUAWEI),
+                "credit_code_override_reason": "营业执照如此",
+            }
+        ),
+        "taken code": item({"name": "戊公司", "credit_code": TENCENT}),
+        "taken code beats a bad mobile": item(
+            {"name": "己公司", "credit_code": TENCENT}, contacts=[{"name": "王", "mobile": "12"}]
+        ),
+        "mobile": item({"name": "庚公司"}, contacts=[{"name": "王经理", "mobile": "1381234567"}]),
+        "contact name and e-mail": item({"name": "辛公司"}, contacts=[{"email": "x@"}]),
+        "e-mail": item({"name": "壬公司", "email": "not-an-address"}),
+        "postcode": item({"name": "癸公司", "postcode": "10002"}),
+        "website": item({"name": "子公司", "website": "http://"}),
+        "capital": item({"name": "丑公司", "registered_capital": "很多"}),
+        "customer type": item({"name": "寅公司", "customer_type": "no_such_type"}),
+        "unknown industry id": item({"name": "卯公司", "industry": 987654}),
+        "value tier": item({"name": "辰公司", "value_tier": "huge"}),
+        "possible duplicate": item({"name": "瑞丰建材（北京）有限公司"}),
+        "out of scope": item({"name": "巳公司", "owner": org.sales_tj.pk}),
+    }
+
+
+def test_the_batch_refuses_exactly_what_the_service_refuses(org):
+    from guanxi.customers.batch import customer_create_many
+
+    cases = _bad_inputs(org)
+    before = (Customer.objects.count(), Contact.objects.count(), AuditEvent.objects.count())
+    for label, item in cases.items():
+        customer, single_error = _single(org.sales_bj, item)
+        assert customer is None, label
+        (outcome,) = customer_create_many(actor=org.sales_bj, items=[item])
+        assert outcome.customer is None, label
+        assert _outcome(outcome.error) == _outcome(single_error), label
+    # All at once: each item refused as on its own, nothing written.
+    outcomes = customer_create_many(actor=org.sales_bj, items=list(cases.values()))
+    for (label, item), outcome in zip(cases.items(), outcomes, strict=True):
+        assert _outcome(outcome.error) == _outcome(_single(org.sales_bj, item)[1]), label
+    assert {o.error.code for o in outcomes} == {
+        "invalid",
+        "duplicate_credit_code",
+        "possible_duplicate",
+    }
+    assert outcomes[-1].error.detail == {"owner": ["负责人或分支机构超出您的数据范围。"]}
+    assert (Customer.objects.count(), Contact.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_the_batch_sees_its_own_earlier_items_as_the_service_sees_earlier_customers(org):
+    from django.db import transaction
+
+    from guanxi.customers.batch import NewCustomer, customer_create_many
+
+    items = [
+        NewCustomer({"name": "宏达物流有限公司", "credit_code": HUAWEI}),
+        NewCustomer({"name": "金鼎钢构有限公司", "credit_code": HUAWEI}),  # same code
+        NewCustomer({"name": "宏达物流（天津）有限公司"}),  # same name as the first
+        NewCustomer({"name": "泰和机电有限公司"}),
+    ]
+    with transaction.atomic():
+        sequential = [_single(org.sales_bj, item) for item in items]
+        first_id = sequential[0][0].pk
+        transaction.set_rollback(True)
+    outcomes = customer_create_many(actor=org.sales_bj, items=items)
+    assert [o.customer is not None for o in outcomes] == [True, False, False, True]
+    assert _outcome(outcomes[1].error) == _outcome(sequential[1][1])
+    assert outcomes[1].error.code == "duplicate_credit_code"
+    # The candidate is the first item, by its id (ids differ between the two runs).
+    assert (outcomes[2].error.code, outcomes[2].error.message) == (
+        sequential[2][1].code,
+        sequential[2][1].message,
+    )
+    assert outcomes[2].error.detail == {
+        "candidates": [{"id": outcomes[0].customer.pk, "name": "宏达物流有限公司", "score": 100}]
+    }
+    assert sequential[2][1].detail == {
+        "candidates": [{"id": first_id, "name": "宏达物流有限公司", "score": 100}]
+    }
+
+
+def test_the_batch_writes_the_same_customer_and_history_as_the_service(org):
+    from guanxi.audit.context import AuditContext, using
+    from guanxi.customers.batch import NewCustomer, customer_create_many
+
+    def item(name, code):
+        return NewCustomer(
+            {
+                "name": f"  {name} ",
+                "credit_code": code.lower(),
+                "customer_type": "construction",
+                "owner": org.sales_bj.pk,
+                "postcode": "100022",
+                "registered_capital": "500",
+            },
+            contacts=[{"name": "任经理", "mobile": "+86 138 1234 5678", "title": "总经理"}],
+            tags=["重点客户", "华北"],
+        )
+
+    with using(AuditContext(source="import")):
+        single, error = _single(org.sales_bj, item("华为技术有限公司", HUAWEI))
+        (outcome,) = customer_create_many(
+            actor=org.sales_bj, items=[item("腾讯科技有限公司", TENCENT)]
+        )
+    assert error is None and outcome.error is None
+    batch = outcome.customer
+    fields = ["owner_id", "department_id", "customer_type", "postcode", "registered_capital",
+              "secrecy_level", "created_by_id"]  # fmt: skip
+    single.refresh_from_db()
+    batch.refresh_from_db()
+    assert [getattr(batch, f) for f in fields] == [getattr(single, f) for f in fields]
+    assert (batch.credit_code, batch.name_normalised) == (TENCENT, "腾讯科技")
+    assert list(batch.contacts.values_list("name", "mobile", "title")) == [
+        ("任经理", "13812345678", "总经理")
+    ]
+    assert sorted(t.name for t in batch.tags.all()) == ["华北", "重点客户"]
+
+    def history(customer):
+        rows = AuditEvent.objects.filter(customer_id=customer.pk).order_by("id")
+        return [(e.action, e.object_type, e.source, e.actor_id, e.changes) for e in rows]
+
+    expected = [
+        (action, kind, source, actor, dict(changes))
+        for action, kind, source, actor, changes in history(single)
+    ]
+    for row in expected:
+        if row[0] == "customer.created":
+            row[4].update(name=[None, "腾讯科技有限公司"], credit_code=[None, TENCENT])
+    assert history(batch) == expected
+    assert {row[2] for row in expected} == {"import"}
+
+
+def test_batch_writes_are_in_the_search_index(org):
+    from guanxi.customers.batch import NewCustomer, customer_create_many
+    from guanxi.customers.search import index
+
+    (outcome,) = customer_create_many(
+        actor=org.sales_bj,
+        items=[NewCustomer({"name": "澜沧建材有限公司"}, contacts=[{"name": "王经理",
+                                                                   "mobile": "13912345678"}])],
+    )  # fmt: skip
+    for text in ("澜沧", "5678", "王经理"):
+        assert index.parse(text, common=False).ids == (outcome.customer.pk,), text
+
+
+def test_batch_items_out_of_scope_are_refused_and_the_rest_written(org):
+    from guanxi.customers.batch import NewCustomer, customer_create_many
+
+    outcomes = customer_create_many(
+        actor=org.sales_bj,
+        items=[
+            NewCustomer({"name": "甲建材有限公司"}),
+            NewCustomer({"name": "乙物流有限公司", "owner": org.sales_tj}),
+            NewCustomer({"name": "丙钢构有限公司"}),
+        ],
+    )
+    assert [o.customer is not None for o in outcomes] == [True, False, True]
+    assert outcomes[1].error.detail == {"owner": ["负责人或分支机构超出您的数据范围。"]}
+    assert sorted(Customer.objects.values_list("name", flat=True)) == [
+        "丙钢构有限公司",
+        "甲建材有限公司",
+    ]
+    assert AuditEvent.objects.filter(action="customer.created").count() == 2
+
+
+@pytest.mark.parametrize("max_block", [1000, 2])
+def test_candidates_of_many_blocks_are_read_together(
+    org, monkeypatch, max_block, django_assert_max_num_queries
+):
+    from guanxi.customers.dedup import matching
+
+    monkeypatch.setattr(matching, "MAX_BLOCK", max_block)
+    monkeypatch.setattr(matching, "BLOCKS_PER_QUERY", 4)
+    brands = ["瑞丰", "宏达", "金鼎", "华森", "鑫源", "泰和", "凯盛", "永利", "恒通", "博远"]
+    for brand in brands:
+        for trade in ("建材", "物流", "机电"):
+            make_customer(org.sales_bj, name=f"{brand}{trade}有限公司")
+    items = [(f"{brand}建材厂", "") for brand in brands] + [("天元钢构", ""), ("瑞丰物流", HUAWEI)]
+    expected = [matching.find_candidates(key, credit_code=code) for key, code in items]
+    # 11 blocks, 4 to a query; narrowed twice more when blocks hold over 2 customers.
+    with django_assert_max_num_queries(3 if max_block == 1000 else 9):
+        assert matching.find_candidates_many(items) == expected
+    assert [len(found) for found in expected[:10]] == [1] * 10
+    assert expected[-1][0].name == "瑞丰物流有限公司"
