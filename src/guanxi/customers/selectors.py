@@ -67,7 +67,11 @@ def customer_list(
 ) -> QuerySet[Customer]:
     """Live customers in the actor's scope, filtered, searched and sorted."""
     customers = Customer.objects.visible_to(actor, VIEW).alive()
-    query = search_index.parse(search or "", actor=actor)
+    # A small scope is read from its ids (an equivalent filter the index lookups can drive).
+    within = search_index.small_scope_ids(actor)
+    if within is not None:
+        customers = customers.filter(search_index.ids_q(within))
+    query = search_index.parse(search or "", actor=actor, within=within)
     if query is not None:
         customers = customers.filter(search_index.search_q(query))
     if customer_type:

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch
 from django.test import Client
 
 from guanxi.customers import selectors
@@ -100,16 +99,17 @@ def _ms(seconds: float) -> float:
 
 
 def _first_page(actor: Any, search: str, cursor: str | None = None) -> int:
-    """What the list page asks the database for: the scoped, searched list with the page's
-    prefetches, one keyset page of 50 and the bounded total. Returns the row count."""
-    live = Contact.objects.filter(deleted_at__isnull=True).order_by("-is_primary", "id")
-    customers = selectors.customer_list(actor=actor, search=search).prefetch_related(
-        Prefetch("contacts", queryset=live, to_attr="live_contacts")
-    )
+    """What the list page asks the database for, as customers.views.customer_list asks it:
+    the scoped, searched list (the page's columns), one keyset page of 50, the bounded
+    total, and the rows' contacts and tags. Returns the row count."""
+    from guanxi.customers import views
+    from guanxi.customers.search import viewer
+
+    customers = views._list_rows_only(selectors.customer_list(actor=actor, search=search))
     page = list_page(
         customers, actor=actor, sort="updated", search=search, cursor=cursor, size=PAGE_SIZE
     )
-    return len(page.rows)
+    return len(views._rows(actor, page.rows, viewer.reference(viewer.versions())))
 
 
 def _timed(function: Callable[[], Any]) -> float:

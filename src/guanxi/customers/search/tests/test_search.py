@@ -23,10 +23,12 @@ def _fresh_plans():
     index.clear_plan_cache()
 
 
-@pytest.fixture(params=["index", "like"])
+@pytest.fixture(params=["index", "like", "small_scope"])
 def plan(request, monkeypatch):
-    """Force one plan: every query selective (index) or every query common (LIKE)."""
+    """Force one plan: every query selective (index), every query common (LIKE), or every
+    scope short of everything read from its ids (small_scope_ids) and tested by LIKE."""
     monkeypatch.setattr(index, "COMMON_MATCHES", 10**9 if request.param == "index" else -1)
+    monkeypatch.setattr(index, "SMALL_SHARE", 2.0 if request.param == "small_scope" else -1.0)
     return request.param
 
 
@@ -289,3 +291,16 @@ def test_the_plan_follows_the_number_of_hits(org, book, monkeypatch):
     assert index.parse("星河建材").ids == (book["xinghe"].pk,)
     assert index.parse("") is None
     assert index.parse("  \t ") is None
+
+
+def test_a_small_scope_is_read_from_its_ids(org, book, monkeypatch):
+    monkeypatch.setattr(index, "SMALL_SHARE", 2.0)
+    supervisor = org.supervisor_north  # north and below: Beijing and Tianjin
+    ids = index.small_scope_ids(supervisor)
+    assert set(ids) == {book["xinghe"].pk, book["gangwan"].pk}
+    assert index.small_scope_ids(org.gm) is None  # everything: never by ids
+    monkeypatch.setattr(index, "SMALL_SCOPE", 1)
+    assert index.small_scope_ids(supervisor) is None  # more than SMALL_SCOPE
+    monkeypatch.setattr(index, "SMALL_SCOPE", 3000)
+    monkeypatch.setattr(index, "SMALL_SHARE", 0.0)
+    assert index.small_scope_ids(supervisor) is None  # a large share of the archive
