@@ -21,9 +21,10 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions as drf
 from rest_framework import serializers
+from rest_framework.decorators import action
 from rest_framework.metadata import BaseMetadata
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import BaseParser, JSONParser
@@ -162,6 +163,37 @@ class ApiViewSetMixin:
     action_permissions: dict[str, list[str]] = {}
 
 
+class DecisionActionsMixin:
+    """`approve` and `reject` actions of a viewset over requests that someone decides
+    (price coefficients, credit overrides …): fetch the record through the viewset's scoped
+    `get_object` (404, then 403 from action_permissions), validate the body with
+    `decision_serializer`, call `decide(actor=, pk=, approve=, **body)` (the service) and
+    answer with the record as `_render(pk)` shows it. Put after ApiViewSetMixin."""
+
+    decision_serializer: type[serializers.Serializer[Any]]
+
+    def decide(self, *, actor: Any, pk: int, approve: bool, **data: Any) -> Any:
+        raise NotImplementedError
+
+    def _render(self, pk: int, **kwargs: Any) -> Response:
+        raise NotImplementedError
+
+    def _decision(self, request: Any, approve: bool) -> Response:
+        row = self.get_object()  # type: ignore[attr-defined]
+        form = self.decision_serializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        self.decide(actor=request.user, pk=row.pk, approve=approve, **form.validated_data)
+        return self._render(row.pk)
+
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Any, id: str) -> Response:
+        return self._decision(request, True)
+
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Any, id: str) -> Response:
+        return self._decision(request, False)
+
+
 class IdField(serializers.IntegerField):
     """A primary key given by the client: a positive integer that fits the database."""
 
@@ -250,3 +282,17 @@ def id_parameter(name: str = "id") -> OpenApiParameter:
     """The record id in the path. The URL accepts any text so that a malformed id gets the
     same structured 404 as a missing one; the schema documents it as an integer."""
     return OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+def decision_schemas(*, approve: str, reject: str, request: Any, response: Any) -> dict[str, Any]:
+    """The OpenAPI documentation of DecisionActionsMixin's two actions, for
+    extend_schema_view(**decision_schemas(…))."""
+    return {
+        action_name: extend_schema(
+            summary=summary,
+            parameters=[id_parameter()],
+            request=request,
+            responses={200: response, **error_responses(400, 401, 403, 404, 409)},
+        )
+        for action_name, summary in (("approve", approve), ("reject", reject))
+    }

@@ -23,7 +23,14 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from guanxi.core.api import ApiViewSetMixin, IdField, error_responses, id_parameter
+from guanxi.core.api import (
+    ApiViewSetMixin,
+    DecisionActionsMixin,
+    IdField,
+    decision_schemas,
+    error_responses,
+    id_parameter,
+)
 from guanxi.credit import selectors, services
 from guanxi.credit.models import CreditInvestigation, CreditLimit, CreditOverride
 from guanxi.customers.selectors import customer_get
@@ -63,7 +70,7 @@ class CustomerCreditSerializer(serializers.Serializer):
     level_label = serializers.CharField(help_text="资信等级名称")
     rated_at = serializers.DateTimeField(source="rating.rated_at", allow_null=True)
     rating_explanation = serializers.ListField(
-        child=serializers.CharField(), source="rating.explanation", allow_null=True
+        child=serializers.CharField(), source="rating.reasons", allow_null=True
     )
     rating_due = serializers.BooleanField(help_text="是否到了复评时间")
     limit = _money(help_text="当前生效的信用额度；无批准额度时为 credit.limit_without_approval")
@@ -326,20 +333,14 @@ class OverrideFilterSerializer(serializers.Serializer):
         parameters=ID,
         responses={200: CreditOverrideSerializer, **error_responses(401, 403, 404)},
     ),
-    approve=extend_schema(
-        summary="批准特批（信用控制：财务、总经理；不能审批自己的申请）",
-        parameters=ID,
+    **decision_schemas(
+        approve="批准特批（信用控制：财务、总经理；不能审批自己的申请）",
+        reject="驳回特批",
         request=OverrideDecisionSerializer,
-        responses={200: CreditOverrideSerializer, **error_responses(400, 401, 403, 404, 409)},
-    ),
-    reject=extend_schema(
-        summary="驳回特批",
-        parameters=ID,
-        request=OverrideDecisionSerializer,
-        responses={200: CreditOverrideSerializer, **error_responses(400, 401, 403, 404, 409)},
+        response=CreditOverrideSerializer,
     ),
 )
-class CreditOverrideViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
+class CreditOverrideViewSet(ApiViewSetMixin, DecisionActionsMixin, viewsets.GenericViewSet):
     serializer_class = CreditOverrideSerializer
     action_permissions = {
         "list": ["credit.view_creditoverride"],
@@ -381,22 +382,10 @@ class CreditOverrideViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     def retrieve(self, request: Request, id: str) -> Response:
         return self._render(self.get_object().pk)
 
-    def _decide(self, request: Request, approve: bool) -> Response:
-        row = self.get_object()
-        form = OverrideDecisionSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        services.credit_override_decide(
-            actor=request.user, override_id=row.pk, approve=approve, **form.validated_data
-        )
-        return self._render(row.pk)
+    decision_serializer = OverrideDecisionSerializer
 
-    @action(detail=True, methods=["post"])
-    def approve(self, request: Request, id: str) -> Response:
-        return self._decide(request, True)
-
-    @action(detail=True, methods=["post"])
-    def reject(self, request: Request, id: str) -> Response:
-        return self._decide(request, False)
+    def decide(self, *, actor: Any, pk: int, approve: bool, **data: Any) -> Any:
+        return services.credit_override_decide(actor=actor, override_id=pk, approve=approve, **data)
 
 
 # --- ratings -----------------------------------------------------------------------------------
@@ -405,7 +394,9 @@ class CreditRatingSerializer(serializers.Serializer):
     customer = serializers.IntegerField(source="customer_id", read_only=True)
     level = serializers.CharField(read_only=True)
     inputs = serializers.JSONField(read_only=True, help_text="评定依据")
-    explanation = serializers.ListField(child=serializers.CharField(), read_only=True)
+    explanation = serializers.ListField(
+        child=serializers.CharField(), source="reasons", read_only=True
+    )
     policy_version = serializers.IntegerField(read_only=True)
     rated_at = serializers.DateTimeField(read_only=True)
     rated_by = serializers.CharField(

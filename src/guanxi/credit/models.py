@@ -54,6 +54,14 @@ class CreditRating(CustomerChild):
     def __str__(self) -> str:
         return f"{self.customer_id} {self.level}"
 
+    @property
+    def reasons(self) -> list[str]:
+        """How the level was derived: the stored lines, or for a rating written set-based
+        (empty `explanation`) the rules re-applied to its stored inputs (credit.rating)."""
+        from guanxi.credit.rating import explain
+
+        return explain(self)
+
 
 class CreditRound(models.Model):
     """A quarterly proposal round (季度额度申报): opened in the last month of a quarter for

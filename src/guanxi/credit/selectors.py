@@ -94,6 +94,13 @@ def limit_amount(*, customer_id: int, at: dt.datetime | None = None) -> Limit:
     return Limit(amount=default_limit(at=at), approved=False)
 
 
+def limit_in_force_sql(*, customer_id: int, at: dt.datetime) -> tuple[str, tuple[Any, ...]]:
+    """SQL (and parameters) of a scalar subquery: the amount of the customer's limit in
+    force at `at`, NULL without an approved one (the shipment check's conditional update)."""
+    rows = _in_force(at).filter(customer_id=customer_id).values("amount")[:1]
+    return rows.query.sql_with_params()
+
+
 def limit_subquery(at: dt.datetime) -> Subquery:
     """Annotation: the amount of the limit in force for OuterRef("pk") (customers)."""
     return Subquery(_in_force(at).filter(customer_id=OuterRef("pk")).values("amount")[:1])

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -48,6 +47,7 @@ from guanxi.credit.models import (
     CreditRound,
 )
 from guanxi.customers.models import Customer
+from guanxi.ledger import analytics
 from guanxi.ledger import selectors as ledger_selectors
 from guanxi.ledger.models import CustomerBalance, Shipment
 from guanxi.ledger.periods import (
@@ -113,6 +113,72 @@ def _money(value: Any, field: str, *, maximum: Decimal = MAX_LIMIT, positive=Fal
 # --- enforcement (called by ledger.services under the balance lock) --------------------------
 def orders_in_exposure(*, at: dt.datetime | None = None) -> bool:
     return bool(policy.get("credit.orders_in_exposure", at=at))
+
+
+def _fits_limit_sql(*, orders_count: bool) -> str:
+    """The condition of the conditional update, on the row's values before it: the shipment
+    adds nothing to the exposure, or exposure + increase stays within the limit in force
+    (compared in cents: SQLite keeps decimals as floating point). Parameters: increase,
+    increase, limit subquery's, default limit."""
+    exposure = "balance + open_orders" if orders_count else "balance"
+    return (
+        "(CAST(%s AS NUMERIC) <= 0 OR ROUND(({exposure} + CAST(%s AS NUMERIC)) * 100)"
+        " <= ROUND(COALESCE(({limit}), CAST(%s AS NUMERIC)) * 100))"
+    ).replace("{exposure}", exposure)
+
+
+def credit_charge_shipment(
+    *, customer_id: int, shipped: Decimal, paid: Decimal, at: dt.datetime, enforce: bool = True
+) -> tuple[CustomerBalance | None, selectors.Limit | None]:
+    """The check and the write of a shipment in one statement (STYLE §6: no read–decide–
+    write): a conditional UPDATE of the customer's balance row that adds the shipment (and
+    a cash payment taken with it) only if the exposure after it stays within the limit in
+    force, RETURNING the new totals and the limit. Concurrent writers queue on the row and
+    each re-checks the condition on the row as the one before left it (PostgreSQL
+    re-evaluates the WHERE of an UPDATE that waited for a row lock; SQLite writers are
+    serialised by BEGIN IMMEDIATE). Returns (None, None) when no row was updated: the
+    customer has no balance row yet, or the shipment does not fit — the caller then takes
+    the locking path (locked_balance + credit_check_shipment), which raises the limit error
+    with its figures or lets an override through."""
+    limit_sql, limit_params = selectors.limit_in_force_sql(customer_id=customer_id, at=at)
+    increase = shipped - paid
+    condition = "1 = 1"
+    condition_params: list[Any] = []
+    if enforce:
+        condition = _fits_limit_sql(orders_count=orders_in_exposure(at=at)).replace(
+            "{limit}", limit_sql
+        )
+        condition_params = [increase, increase, *limit_params, selectors.default_limit(at=at)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE ledger_customerbalance
+            SET shipped_total = shipped_total + CAST(%s AS NUMERIC),
+                paid_total = paid_total + CAST(%s AS NUMERIC),
+                balance = balance + CAST(%s AS NUMERIC),
+                updated_at = %s
+            WHERE customer_id = %s AND {condition}
+            RETURNING shipped_total, paid_total, balance, open_orders, ({limit_sql})
+            """,
+            [
+                shipped, paid, increase, connection.ops.adapt_datetimefield_value(at),
+                customer_id, *condition_params, *limit_params,
+            ],
+        )  # fmt: skip
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    money = analytics.to_money
+    balance = CustomerBalance(
+        customer_id=customer_id,
+        shipped_total=money(row[0]),
+        paid_total=money(row[1]),
+        balance=money(row[2]),
+        open_orders=money(row[3]),
+    )
+    if row[4] is None:
+        return balance, selectors.Limit(amount=selectors.default_limit(at=at), approved=False)
+    return balance, selectors.Limit(amount=money(row[4]), approved=True)
 
 
 def credit_check_shipment(
@@ -544,36 +610,80 @@ def credit_round_open_due(*, at: dt.datetime | None = None) -> CreditRound | Non
 
 
 # --- ratings ---------------------------------------------------------------------------------
-def _rating_row(
-    customer_id: int,
-    inputs: rules.Inputs,
+def credit_ratings_write(
+    *,
+    customers: list[int] | range,
     at: dt.datetime,
-    actor: Any,
-    version: int,
-    pack: rules.RatingPack | None = None,
-) -> CreditRating:
-    rated = rules.rate(inputs, at=at, pack=pack)
-    return CreditRating(
-        customer_id=customer_id,
-        level=rated.level,
-        inputs=inputs.as_json(),
-        explanation=rated.explanation,
-        policy_version=version,
-        rated_at=at,
-        rated_by=actor,
-    )
+    actor: Any = None,
+    only_due: bool = False,
+) -> int:
+    """Rate customers set-based, in three statements whatever their number: INSERT … SELECT
+    of the rating rows (inputs from rating.inputs_sql, level from rating.level_sql, the
+    inputs document built in SQL) and UPDATE of Customer.credit_level where it changed.
+    The explanation of such a row is derived on read (rating.explain) from its inputs and
+    the policy in force at rated_at. The one code path of every rating: the half-yearly
+    re-rating (sweeper), `ledger-recompute --rate`, the benchmark and a single rating.
+    only_due: skip customers rated within credit.rating_valid_months. Returns rows written."""
+    today = timezone.localtime(at).date()
+    pack = rules.rating_pack(at=at)
+    keys = analytics.bucket_keys(policy.get("ledger.ageing_buckets", at=at))
+    sql, params, _columns = rules.inputs_sql(customers=customers, as_of=today)
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    due = ""
+    if only_due:
+        cutoff = shift_months(today, -policy.get("credit.rating_valid_months", at=at))
+        due = (
+            " WHERE NOT EXISTS (SELECT 1 FROM credit_creditrating r"
+            " WHERE r.customer_id = i.customer_id AND r.rated_at >= %s)"
+        )
+        params = [
+            *params,
+            connection.ops.adapt_datetimefield_value(start_of_day(cutoff + dt.timedelta(days=1))),
+        ]
+    empty = "'[]'::jsonb" if connection.vendor == "postgresql" else "'[]'"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO credit_creditrating
+                (customer_id, level, inputs, explanation, policy_version, rated_at, rated_by_id)
+            SELECT i.customer_id, {rules.level_sql(pack)}, {rules.inputs_json_sql(keys)},
+                   {empty}, %s, %s, %s
+            FROM ({sql}) i{due}
+            """,
+            [policy.version_at(at), stamp, getattr(actor, "pk", None), *params],
+        )
+        written = cursor.rowcount
+        # The customer's level is its latest rating (the rating rows are its history).
+        if isinstance(customers, range):
+            scope, scope_params = "r.customer_id >= %s AND r.customer_id < %s", [
+                customers.start, customers.stop]  # fmt: skip
+        else:
+            ids = [int(pk) for pk in customers] or [0]
+            scope, scope_params = f"r.customer_id IN ({', '.join(['%s'] * len(ids))})", ids
+        cursor.execute(
+            f"""
+            UPDATE customers_customer SET credit_level = r.level
+            FROM credit_creditrating r
+            WHERE r.customer_id = customers_customer.id AND r.rated_at = %s AND {scope}
+              AND customers_customer.credit_level <> r.level
+            """,
+            [stamp, *scope_params],
+        )
+    return written
 
 
 @transaction.atomic
 def credit_rate(*, actor: Any, customer_id: Any, at: dt.datetime | None = None) -> CreditRating:
-    """Rate one customer now (finance / general manager: credit.add_creditrating)."""
+    """Rate one customer now (finance / general manager: credit.add_creditrating), through
+    credit_ratings_write; the rule-by-rule explanation is kept with the row."""
     _require(actor, "credit.add_creditrating")
     customer = _customer(actor, customer_id)
     at = at or timezone.now()
-    inputs = rules.gather_inputs(customers=[customer.pk], as_of=timezone.localtime(at).date())
     previous = selectors.rating_current(customer_id=customer.pk)
-    row = _rating_row(customer.pk, inputs[customer.pk], at, actor, policy.version_at(at))
-    row.save()
+    credit_ratings_write(customers=[customer.pk], at=at, actor=actor)
+    row = CreditRating.objects.filter(customer=customer, rated_at=at).latest("id")
+    row.explanation = rules.explain(row)
+    row.save(update_fields=["explanation"])
     audit.record(
         actor=actor,
         action="credit_rating.rated",
@@ -584,64 +694,27 @@ def credit_rate(*, actor: Any, customer_id: Any, at: dt.datetime | None = None) 
 
 
 def credit_rate_all(
-    *, at: dt.datetime | None = None, only_due: bool = True, chunk: int = 20_000
+    *, at: dt.datetime | None = None, only_due: bool = True, chunk: int = 100_000
 ) -> int:
-    """Re-rate every customer with ledger activity, set-based in id ranges (the sweeper and
-    the benchmark). only_due: skip customers rated within credit.rating_valid_months."""
+    """Re-rate every live customer with ledger entries, set-based in id ranges of `chunk`
+    (one transaction each): the half-yearly sweeper (only_due), the recompute command and
+    the benchmark. only_due: skip customers rated within credit.rating_valid_months."""
     at = at or timezone.now()
-    today = timezone.localtime(at).date()
-    version = policy.version_at(at)
     bounds = CustomerBalance.objects.aggregate(low=Min("customer_id"), high=Max("customer_id"))
     if bounds["low"] is None:
         return 0
-    low, high = bounds["low"], bounds["high"]
-    fresh: set[int] = set()
-    if only_due:
-        cutoff = shift_months(today, -policy.get("credit.rating_valid_months", at=at))
-        fresh = set(
-            CreditRating.objects.filter(
-                rated_at__gte=start_of_day(cutoff + dt.timedelta(days=1))
-            ).values_list("customer_id", flat=True)
-        )
     written = 0
-    pack = rules.rating_pack(at=at)
-    for start in range(low, high + 1, chunk):
-        window = range(start, min(start + chunk, high + 1))
-        inputs = rules.gather_inputs(customers=window, as_of=today)
-        rows = [
-            _rating_row(customer_id, values, at, None, version, pack)
-            for customer_id, values in inputs.items()
-            if customer_id not in fresh
-        ]
+    for start in range(bounds["low"], bounds["high"] + 1, chunk):
         with transaction.atomic():
-            _write_ratings(rows)
-        written += len(rows)
-    return written
-
-
-def _write_ratings(rows: list[CreditRating]) -> None:
-    """Bulk insert (COPY on PostgreSQL: the recompute writes one row per customer)."""
-    if connection.vendor != "postgresql":
-        CreditRating.objects.bulk_create(rows, batch_size=2000)
-        return
-    columns = ["customer_id", "level", "inputs", "explanation", "policy_version", "rated_at",
-               "rated_by_id"]  # fmt: skip
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY credit_creditrating ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(
-                (
-                    row.customer_id,
-                    row.level,
-                    json.dumps(row.inputs, ensure_ascii=False),
-                    json.dumps(row.explanation, ensure_ascii=False),
-                    row.policy_version,
-                    row.rated_at,
-                    row.rated_by_id,
-                )
+            if connection.vendor == "postgresql":
+                # the window sorts of one id range stay in memory
+                connection.cursor().execute("SET LOCAL work_mem = '256MB'")
+            written += credit_ratings_write(
+                customers=range(start, min(start + chunk, bounds["high"] + 1)),
+                at=at,
+                only_due=only_due,
             )
+    return written
 
 
 # --- overrides -------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Set-based receivable figures: ageing, overdue and payment timeliness, for one customer or
-a million, in one SQL statement each (SQLite ≥ 3.28 and PostgreSQL: CTEs and window
-functions). Policy: ledger.ageing_buckets.
+a million, in one SQL statement (figures_sql; SQLite ≥ 3.28 and PostgreSQL: window
+functions), computed in whole cents so that both databases give exact figures.
+Policy: ledger.ageing_buckets.
 
 Rules (the allocation decision):
 
@@ -17,7 +18,8 @@ Rules (the allocation decision):
   it. It is on time when settled on or before its due date. A shipment is "decided" once
   settled or overdue; on_time_share = on-time / decided; avg_days_late is the mean
   lateness of the late ones (settled late: settlement − due date; still open and overdue:
-  as-of day − due date).
+  as-of day − due date). Shares and averages are rounded half up (as the rating in SQL
+  does).
 """
 
 from __future__ import annotations
@@ -74,13 +76,17 @@ class Timeliness:
     def on_time_share(self) -> Decimal | None:
         if not self.decided:
             return None
-        return (Decimal(self.on_time) / Decimal(self.decided)).quantize(Decimal("0.0001"))
+        return (Decimal(self.on_time) / Decimal(self.decided)).quantize(
+            Decimal("0.0001"), rounding=ROUND_HALF_UP
+        )
 
     @property
     def avg_days_late(self) -> Decimal:
         if not self.late:
             return Decimal("0.0")
-        return (Decimal(self.days_late_total) / Decimal(self.late)).quantize(Decimal("0.1"))
+        return (Decimal(self.days_late_total) / Decimal(self.late)).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
 
 
 def _param(day: dt.date) -> Any:
@@ -112,93 +118,169 @@ def _customer_filter(customers: Customers) -> tuple[str, list[Any]]:
     return f" AND e.customer_id IN ({', '.join(['%s'] * len(ids))})", ids
 
 
+def cents(expression: str) -> str:
+    """An amount in whole cents (exact integer arithmetic on both databases: SQLite keeps
+    decimals as floating point, so sums and comparisons are done on cents)."""
+    return f"CAST(ROUND({expression} * 100) AS BIGINT)"
+
+
 def _live(table: str, columns: str, as_of: dt.date, where: str, params: list[Any]) -> tuple:
-    """Entries in force at the as-of day: not reversals, not reversed by then."""
+    """Entries in force at the as-of day: not reversals, not reversed by then. A reversal
+    belongs to the customer of the entry it reverses, so the reversals looked at are
+    restricted to the same customers (one id range of a recompute reads its own rows)."""
     sql = f"""
         SELECT {columns} FROM {table} e
         WHERE e.reversal_of_id IS NULL AND e.date <= %s{where}
           AND NOT EXISTS (
-            SELECT 1 FROM {table} r WHERE r.reversal_of_id = e.id AND r.date <= %s
+            SELECT 1 FROM {table} r
+            WHERE r.reversal_of_id = e.id AND r.date <= %s{where.replace("e.customer_id", "r.customer_id")}
           )"""
-    return sql, [_param(as_of), *params, _param(as_of)]
+    return sql, [_param(as_of), *params, _param(as_of), *params]
+
+
+def figures_sql(*, as_of: dt.date, customers: Customers = None) -> tuple[str, list[Any], list[str]]:
+    """One statement: per customer with live shipments, the timeliness counts and the open
+    amounts (in cents) by ageing bucket, overdue and in total, as of a day. Returns the SQL,
+    its parameters and the output column names (customer_id, decided, on_time, late,
+    days_late, open_total, overdue, age_0 … age_n). The credit rating embeds it.
+
+    Payments and shipments form one stream per customer keyed by their cumulative amounts
+    (shipments in date order: FIFO). A shipment's open amount is clamp(cumulative shipped
+    through it − total paid, 0, its amount); it is settled on the date of the first payment
+    whose cumulative amount reaches its own cumulative amount (ties: the payment settles).
+    """
+    boundaries = policy.get("ledger.ageing_buckets")
+    where, where_params = _customer_filter(customers)
+    shipments, s_params = _live(
+        "ledger_shipment",
+        f"e.customer_id, e.id, e.date, e.due_date, {cents('e.amount')} AS amount",
+        as_of, where, where_params,
+    )  # fmt: skip
+    payments, p_params = _live(
+        "ledger_payment", f"e.customer_id, e.id, e.date, {cents('e.amount')} AS amount",
+        as_of, where, where_params,
+    )  # fmt: skip
+    ages, age_params = [], []
+    lower = None
+    for index, boundary in enumerate(boundaries):
+        # age <= b  <=>  date >= as_of - b
+        limit = as_of - dt.timedelta(days=boundary)
+        if lower is None:
+            ages.append(f"SUM(CASE WHEN date >= %s THEN open_amount ELSE 0 END) AS age_{index}")
+            age_params.append(_param(limit))
+        else:
+            ages.append(
+                "SUM(CASE WHEN date >= %s AND date < %s THEN open_amount ELSE 0 END)"
+                f" AS age_{index}"
+            )
+            age_params.extend([_param(limit), _param(lower)])
+        lower = limit
+    ages.append(f"SUM(CASE WHEN date < %s THEN open_amount ELSE 0 END) AS age_{len(boundaries)}")
+    age_params.append(_param(lower))
+    late_settled = _days("settled", "due_date")
+    late_open = _days("%s", "due_date")
+    sql = f"""
+        WITH ev AS (
+            SELECT customer_id, 0 AS kind, date, due_date, amount,
+                   SUM(amount) OVER (
+                       PARTITION BY customer_id ORDER BY date, id ROWS UNBOUNDED PRECEDING
+                   ) AS k,
+                   CAST(NULL AS DATE) AS paid_on
+            FROM ({shipments}) s
+            UNION ALL
+            SELECT customer_id, 1 AS kind, date, CAST(NULL AS DATE), amount,
+                   SUM(amount) OVER (
+                       PARTITION BY customer_id ORDER BY date, id ROWS UNBOUNDED PRECEDING
+                   ),
+                   date
+            FROM ({payments}) p
+        ),
+        w AS (
+            SELECT customer_id, kind, date, due_date, amount, k,
+                   MIN(paid_on) OVER (
+                       PARTITION BY customer_id ORDER BY k, kind
+                       ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
+                   ) AS settled,
+                   MAX(CASE WHEN kind = 1 THEN k ELSE 0 END) OVER (
+                       PARTITION BY customer_id
+                   ) AS paid
+            FROM ev
+        ),
+        d AS (
+            SELECT customer_id, date, due_date, settled,
+                   CASE WHEN k - paid <= 0 THEN 0
+                        WHEN k - paid >= amount THEN amount
+                        ELSE k - paid END AS open_amount
+            FROM w WHERE kind = 0
+        )
+        SELECT customer_id,
+               SUM(CASE WHEN settled IS NOT NULL OR due_date < %s THEN 1 ELSE 0 END)
+                   AS decided,
+               SUM(CASE WHEN settled IS NOT NULL AND settled <= due_date THEN 1 ELSE 0 END)
+                   AS on_time,
+               SUM(CASE WHEN settled IS NOT NULL AND settled > due_date THEN 1
+                        WHEN settled IS NULL AND due_date < %s THEN 1 ELSE 0 END) AS late,
+               SUM(CASE WHEN settled IS NOT NULL AND settled > due_date THEN {late_settled}
+                        WHEN settled IS NULL AND due_date < %s THEN {late_open}
+                        ELSE 0 END) AS days_late,
+               SUM(open_amount) AS open_total,
+               SUM(CASE WHEN due_date < %s THEN open_amount ELSE 0 END) AS overdue,
+               {", ".join(ages)}
+        FROM d GROUP BY customer_id
+    """
+    as_of_p = _param(as_of)
+    params = [*s_params, *p_params, as_of_p, as_of_p, as_of_p, as_of_p, as_of_p, *age_params]
+    columns = ["customer_id", "decided", "on_time", "late", "days_late", "open_total", "overdue"]
+    columns += [f"age_{i}" for i in range(len(boundaries) + 1)]
+    return sql, params, columns
+
+
+def from_cents(value: Any) -> Decimal:
+    return (Decimal(int(value or 0)) / 100).quantize(CENT)
+
+
+@dataclass
+class Figures:
+    receivable: Receivable | None  # None: nothing open
+    timeliness: Timeliness
+
+
+def figures(*, as_of: dt.date, customers: Customers = None) -> dict[int, Figures]:
+    """Receivable and timeliness per customer with live shipments, as of a day."""
+    keys = bucket_keys(policy.get("ledger.ageing_buckets"))
+    sql, params, _columns = figures_sql(as_of=as_of, customers=customers)
+    found: dict[int, Figures] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            customer_id, decided, on_time, late, days, open_total, overdue = row[:7]
+            receivable = None
+            if int(open_total or 0) > 0:
+                receivable = Receivable(
+                    ageing={key: from_cents(v) for key, v in zip(keys, row[7:], strict=True)},
+                    overdue=from_cents(overdue),
+                    open_total=from_cents(open_total),
+                )
+            found[customer_id] = Figures(
+                receivable=receivable,
+                timeliness=Timeliness(
+                    decided=int(decided or 0),
+                    on_time=int(on_time or 0),
+                    late=int(late or 0),
+                    days_late_total=int(days or 0),
+                ),
+            )
+    return found
 
 
 def receivables(*, as_of: dt.date, customers: Customers = None) -> dict[int, Receivable]:
     """Open amounts per customer by ageing bucket, overdue and in total, as of a day.
     Customers with nothing open are absent."""
-    boundaries = policy.get("ledger.ageing_buckets")
-    keys = bucket_keys(boundaries)
-    where, where_params = _customer_filter(customers)
-    shipments, s_params = _live(
-        "ledger_shipment",
-        "e.customer_id, e.id, e.date, e.due_date, e.amount, 0 AS kind",
-        as_of,
-        where,
-        where_params,
-    )
-    payments, p_params = _live(
-        "ledger_payment",
-        "e.customer_id, e.id, e.date, CAST(NULL AS DATE), e.amount, 1 AS kind",
-        as_of,
-        where,
-        where_params,
-    )
-    cases, case_params = [], []
-    thresholds = [as_of - dt.timedelta(days=b) for b in boundaries]
-    lower = None
-    for limit in thresholds:
-        # age <= b  <=>  date >= as_of - b
-        if lower is None:
-            cases.append("SUM(CASE WHEN date >= %s THEN open_amount ELSE 0 END)")
-            case_params.append(_param(limit))
-        else:
-            cases.append("SUM(CASE WHEN date >= %s AND date < %s THEN open_amount ELSE 0 END)")
-            case_params.extend([_param(limit), _param(lower)])
-        lower = limit
-    cases.append("SUM(CASE WHEN date < %s THEN open_amount ELSE 0 END)")
-    case_params.append(_param(lower))
-    # One stream of shipments and payments per customer, so that the total paid comes from
-    # a window (no join: SQLite would nest-loop it). Shipments sort first (kind 0), so the
-    # running sum over them in (date, id) order is the FIFO cumulative shipped amount.
-    sql = f"""
-        WITH e AS ({shipments} UNION ALL {payments}),
-        c AS (
-            SELECT customer_id, kind, date, due_date, amount,
-                   SUM(CASE WHEN kind = 0 THEN amount ELSE 0 END) OVER (
-                       PARTITION BY customer_id ORDER BY kind, date, id
-                       ROWS UNBOUNDED PRECEDING
-                   ) AS cum,
-                   SUM(CASE WHEN kind = 1 THEN amount ELSE 0 END) OVER (
-                       PARTITION BY customer_id
-                   ) AS paid
-            FROM e
-        ),
-        o AS (
-            SELECT customer_id, date, due_date,
-                   CASE WHEN cum - paid <= 0 THEN 0
-                        WHEN cum - paid >= amount THEN amount
-                        ELSE cum - paid END AS open_amount
-            FROM c WHERE kind = 0
-        )
-        SELECT customer_id, {", ".join(cases)},
-               SUM(CASE WHEN due_date < %s THEN open_amount ELSE 0 END),
-               SUM(open_amount)
-        FROM o WHERE open_amount > 0 GROUP BY customer_id
-    """
-    params = [*s_params, *p_params, *case_params, _param(as_of)]
-    found: dict[int, Receivable] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for row in cursor.fetchall():
-            ageing = {
-                key: to_money(value)
-                for key, value in zip(keys, row[1 : 1 + len(keys)], strict=True)
-            }
-            total = to_money(row[-1])
-            if total <= 0:
-                continue
-            found[row[0]] = Receivable(ageing=ageing, overdue=to_money(row[-2]), open_total=total)
-    return found
+    return {
+        pk: found.receivable
+        for pk, found in figures(as_of=as_of, customers=customers).items()
+        if found.receivable is not None
+    }
 
 
 def empty_receivable() -> Receivable:
@@ -208,74 +290,4 @@ def empty_receivable() -> Receivable:
 
 def timeliness(*, as_of: dt.date, customers: Customers = None) -> dict[int, Timeliness]:
     """On-time share and average days late per customer, as of a day (see module doc)."""
-    where, where_params = _customer_filter(customers)
-    shipments, s_params = _live(
-        "ledger_shipment", "e.id, e.customer_id, e.date, e.due_date, e.amount", as_of, where,
-        where_params,
-    )  # fmt: skip
-    payments, p_params = _live(
-        "ledger_payment", "e.id, e.customer_id, e.date, e.amount", as_of, where, where_params
-    )
-    late_settled = _days("settled", "due_date")
-    late_open = _days("%s", "due_date")
-    sql = f"""
-        WITH s AS ({shipments}),
-        p AS ({payments}),
-        sc AS (
-            SELECT customer_id, id, due_date,
-                   SUM(amount) OVER (
-                       PARTITION BY customer_id ORDER BY date, id ROWS UNBOUNDED PRECEDING
-                   ) AS cum
-            FROM s
-        ),
-        pc AS (
-            SELECT customer_id, date,
-                   SUM(amount) OVER (
-                       PARTITION BY customer_id ORDER BY date, id ROWS UNBOUNDED PRECEDING
-                   ) AS cum
-            FROM p
-        ),
-        ev AS (
-            SELECT customer_id, ROUND(cum, 2) AS k, 0 AS kind, due_date,
-                   CAST(NULL AS DATE) AS paid_on
-            FROM sc
-            UNION ALL
-            SELECT customer_id, ROUND(cum, 2) AS k, 1 AS kind, CAST(NULL AS DATE) AS due_date,
-                   date AS paid_on
-            FROM pc
-        ),
-        w AS (
-            SELECT customer_id, kind, due_date,
-                   MIN(paid_on) OVER (
-                       PARTITION BY customer_id ORDER BY k, kind
-                       ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
-                   ) AS settled
-            FROM ev
-        ),
-        d AS (
-            SELECT customer_id,
-                   CASE WHEN settled IS NOT NULL AND settled <= due_date THEN 1 ELSE 0 END
-                       AS on_time,
-                   CASE WHEN settled IS NOT NULL AND settled > due_date THEN {late_settled}
-                        WHEN settled IS NULL AND due_date < %s THEN {late_open}
-                        ELSE NULL END AS days_late,
-                   CASE WHEN settled IS NOT NULL OR due_date < %s THEN 1 ELSE 0 END AS decided
-            FROM w WHERE kind = 0
-        )
-        SELECT customer_id, SUM(decided), SUM(on_time),
-               SUM(CASE WHEN days_late IS NOT NULL THEN 1 ELSE 0 END),
-               COALESCE(SUM(days_late), 0)
-        FROM d GROUP BY customer_id
-    """
-    params = [*s_params, *p_params, _param(as_of), _param(as_of), _param(as_of)]
-    found: dict[int, Timeliness] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for customer_id, decided, on_time, late, days in cursor.fetchall():
-            found[customer_id] = Timeliness(
-                decided=int(decided or 0),
-                on_time=int(on_time or 0),
-                late=int(late or 0),
-                days_late_total=int(days or 0),
-            )
-    return found
+    return {pk: found.timeliness for pk, found in figures(as_of=as_of, customers=customers).items()}

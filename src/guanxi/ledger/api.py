@@ -22,7 +22,14 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from guanxi.core.api import ApiViewSetMixin, IdField, error_responses, id_parameter
+from guanxi.core.api import (
+    ApiViewSetMixin,
+    DecisionActionsMixin,
+    IdField,
+    decision_schemas,
+    error_responses,
+    id_parameter,
+)
 from guanxi.ledger import selectors, services
 from guanxi.ledger.models import Order, Payment, PriceCoefficient, Shipment
 
@@ -123,72 +130,91 @@ def _entry_rows(rows: QuerySet) -> QuerySet:
     return _with_reversal(rows)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="出货列表",
-        parameters=[EntryFilterSerializer],
-        responses={200: ShipmentSerializer, **error_responses(400, 401, 403, 404)},
-    ),
-    create=extend_schema(
-        summary="登记出货（超出信用额度时拒绝，409 credit_limit_exceeded）",
-        request=ShipmentCreateSerializer,
-        responses={201: ShipmentSerializer, **error_responses(400, 401, 403, 404, 409)},
-    ),
-    retrieve=extend_schema(
-        summary="出货详情",
-        parameters=ID,
-        responses={200: ShipmentSerializer, **error_responses(401, 403, 404)},
-    ),
-    reverse=extend_schema(
-        summary="冲销出货",
-        parameters=ID,
-        request=ReverseSerializer,
-        responses={201: ShipmentSerializer, **error_responses(400, 401, 403, 404, 409)},
-    ),
-)
-class ShipmentViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
-    """Shipments (出货) of the customers in the requester's data scope."""
+def _entry_schemas(
+    summaries: tuple[str, str, str, str],
+    serializer: Any,
+    create_serializer: Any,
+    *,
+    create_conflict: bool,
+) -> dict[str, Any]:
+    """The documentation of an _EntryViewSet: list, create, retrieve and reverse."""
+    listed, created, shown, reversed_ = summaries
+    create_errors = (400, 401, 403, 404, 409) if create_conflict else (400, 401, 403, 404)
+    return {
+        "list": extend_schema(
+            summary=listed,
+            parameters=[EntryFilterSerializer],
+            responses={200: serializer, **error_responses(400, 401, 403, 404)},
+        ),
+        "create": extend_schema(
+            summary=created,
+            request=create_serializer,
+            responses={201: serializer, **error_responses(*create_errors)},
+        ),
+        "retrieve": extend_schema(
+            summary=shown,
+            parameters=ID,
+            responses={200: serializer, **error_responses(401, 403, 404)},
+        ),
+        "reverse": extend_schema(
+            summary=reversed_,
+            parameters=ID,
+            request=ReverseSerializer,
+            responses={201: serializer, **error_responses(400, 401, 403, 404, 409)},
+        ),
+    }
 
-    serializer_class = ShipmentSerializer
-    action_permissions = {
-        "list": ["ledger.view_shipment"],
-        "create": ["ledger.add_shipment"],
-        "retrieve": ["ledger.view_shipment"],
+
+def _entry_permissions(model: str) -> dict[str, list[str]]:
+    return {
+        "list": [f"ledger.view_{model}"],
+        "create": [f"ledger.add_{model}"],
+        "retrieve": [f"ledger.view_{model}"],
         "reverse": ["ledger.reverse_entry"],
     }
 
-    def get_object(self) -> Shipment:
-        row = selectors.shipment_get(actor=self.request.user, pk=self.kwargs["id"])
+
+class _EntryViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
+    """Shipments and payments alike: list, record, show and reverse ledger entries of the
+    customers in the requester's data scope. Subclasses name their serializers, selectors
+    and the two services (`record`, `reverse_entry`)."""
+
+    create_serializer: type[serializers.Serializer]
+    entry_get: Any
+    entry_list: Any
+
+    def record(self, *, actor: Any, customer_id: int, **data: Any) -> Any:
+        raise NotImplementedError
+
+    def reverse_entry(self, *, actor: Any, pk: int, **data: Any) -> Any:
+        raise NotImplementedError
+
+    def get_object(self) -> Any:
+        row = self.entry_get(actor=self.request.user, pk=self.kwargs["id"])
         self.check_object_permissions(self.request, row)
         return row
 
     def _render(self, pk: int, **kwargs: Any) -> Response:
-        rows = _entry_rows(selectors.shipment_list(actor=self.request.user)).filter(pk=pk)
-        return Response(ShipmentSerializer(rows.get()).data, **kwargs)
+        rows = _entry_rows(self.entry_list(actor=self.request.user)).filter(pk=pk)
+        return Response(self.get_serializer_class()(rows.get()).data, **kwargs)
 
     def list(self, request: Request) -> Response:
         params = _query(EntryFilterSerializer, request)
-        rows = selectors.shipment_list(
+        rows = self.entry_list(
             actor=request.user,
             customer_id=params.get("customer"),
             since=params.get("since"),
             until=params.get("until"),
         )
         page = self.paginate_queryset(_entry_rows(rows))
-        return self.get_paginated_response(ShipmentSerializer(page, many=True).data)
+        return self.get_paginated_response(self.get_serializer_class()(page, many=True).data)
 
     def create(self, request: Request) -> Response:
-        form = ShipmentCreateSerializer(data=request.data)
+        form = self.create_serializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = dict(form.validated_data)
-        shipment = services.shipment_record(
-            actor=request.user,
-            customer_id=data.pop("customer"),
-            order_id=data.pop("order", None),
-            override_id=data.pop("override", None),
-            **data,
-        )
-        return self._render(shipment.pk, status=status.HTTP_201_CREATED)
+        entry = self.record(actor=request.user, customer_id=data.pop("customer"), **data)
+        return self._render(entry.pk, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, id: str) -> Response:
         return self._render(self.get_object().pk)
@@ -198,10 +224,43 @@ class ShipmentViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
         row = self.get_object()
         form = ReverseSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        reversal = services.shipment_reverse(
-            actor=request.user, shipment_id=row.pk, **form.validated_data
-        )
+        reversal = self.reverse_entry(actor=request.user, pk=row.pk, **form.validated_data)
         return self._render(reversal.pk, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    **_entry_schemas(
+        (
+            "出货列表",
+            "登记出货（超出信用额度时拒绝，409 credit_limit_exceeded）",
+            "出货详情",
+            "冲销出货",
+        ),
+        ShipmentSerializer,
+        ShipmentCreateSerializer,
+        create_conflict=True,
+    )
+)
+class ShipmentViewSet(_EntryViewSet):
+    """Shipments (出货) of the customers in the requester's data scope."""
+
+    serializer_class = ShipmentSerializer
+    create_serializer = ShipmentCreateSerializer
+    entry_get = staticmethod(selectors.shipment_get)
+    entry_list = staticmethod(selectors.shipment_list)
+    action_permissions = _entry_permissions("shipment")
+
+    def record(self, *, actor: Any, customer_id: int, **data: Any) -> Shipment:
+        return services.shipment_record(
+            actor=actor,
+            customer_id=customer_id,
+            order_id=data.pop("order", None),
+            override_id=data.pop("override", None),
+            **data,
+        )
+
+    def reverse_entry(self, *, actor: Any, pk: int, **data: Any) -> Shipment:
+        return services.shipment_reverse(actor=actor, shipment_id=pk, **data)
 
 
 # --- payments ----------------------------------------------------------------------------------
@@ -234,80 +293,27 @@ class PaymentCreateSerializer(serializers.Serializer):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="回款列表",
-        parameters=[EntryFilterSerializer],
-        responses={200: PaymentSerializer, **error_responses(400, 401, 403, 404)},
-    ),
-    create=extend_schema(
-        summary="登记回款",
-        request=PaymentCreateSerializer,
-        responses={201: PaymentSerializer, **error_responses(400, 401, 403, 404)},
-    ),
-    retrieve=extend_schema(
-        summary="回款详情",
-        parameters=ID,
-        responses={200: PaymentSerializer, **error_responses(401, 403, 404)},
-    ),
-    reverse=extend_schema(
-        summary="冲销回款",
-        parameters=ID,
-        request=ReverseSerializer,
-        responses={201: PaymentSerializer, **error_responses(400, 401, 403, 404, 409)},
-    ),
+    **_entry_schemas(
+        ("回款列表", "登记回款", "回款详情", "冲销回款"),
+        PaymentSerializer,
+        PaymentCreateSerializer,
+        create_conflict=False,
+    )
 )
-class PaymentViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
+class PaymentViewSet(_EntryViewSet):
     """Payments (回款) of the customers in the requester's data scope."""
 
     serializer_class = PaymentSerializer
-    action_permissions = {
-        "list": ["ledger.view_payment"],
-        "create": ["ledger.add_payment"],
-        "retrieve": ["ledger.view_payment"],
-        "reverse": ["ledger.reverse_entry"],
-    }
+    create_serializer = PaymentCreateSerializer
+    entry_get = staticmethod(selectors.payment_get)
+    entry_list = staticmethod(selectors.payment_list)
+    action_permissions = _entry_permissions("payment")
 
-    def get_object(self) -> Payment:
-        row = selectors.payment_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, row)
-        return row
+    def record(self, *, actor: Any, customer_id: int, **data: Any) -> Payment:
+        return services.payment_record(actor=actor, customer_id=customer_id, **data)
 
-    def _render(self, pk: int, **kwargs: Any) -> Response:
-        rows = _entry_rows(selectors.payment_list(actor=self.request.user)).filter(pk=pk)
-        return Response(PaymentSerializer(rows.get()).data, **kwargs)
-
-    def list(self, request: Request) -> Response:
-        params = _query(EntryFilterSerializer, request)
-        rows = selectors.payment_list(
-            actor=request.user,
-            customer_id=params.get("customer"),
-            since=params.get("since"),
-            until=params.get("until"),
-        )
-        page = self.paginate_queryset(_entry_rows(rows))
-        return self.get_paginated_response(PaymentSerializer(page, many=True).data)
-
-    def create(self, request: Request) -> Response:
-        form = PaymentCreateSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = dict(form.validated_data)
-        payment = services.payment_record(
-            actor=request.user, customer_id=data.pop("customer"), **data
-        )
-        return self._render(payment.pk, status=status.HTTP_201_CREATED)
-
-    def retrieve(self, request: Request, id: str) -> Response:
-        return self._render(self.get_object().pk)
-
-    @action(detail=True, methods=["post"])
-    def reverse(self, request: Request, id: str) -> Response:
-        row = self.get_object()
-        form = ReverseSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        reversal = services.payment_reverse(
-            actor=request.user, payment_id=row.pk, **form.validated_data
-        )
-        return self._render(reversal.pk, status=status.HTTP_201_CREATED)
+    def reverse_entry(self, *, actor: Any, pk: int, **data: Any) -> Payment:
+        return services.payment_reverse(actor=actor, payment_id=pk, **data)
 
 
 # --- orders ------------------------------------------------------------------------------------
@@ -465,20 +471,14 @@ class CoefficientFilterSerializer(serializers.Serializer):
         parameters=ID,
         responses={200: PriceCoefficientSerializer, **error_responses(401, 403, 404)},
     ),
-    approve=extend_schema(
-        summary="批准单价系数（总经理或销售总监）",
-        parameters=ID,
+    **decision_schemas(
+        approve="批准单价系数（总经理或销售总监）",
+        reject="驳回单价系数",
         request=CoefficientDecisionSerializer,
-        responses={200: PriceCoefficientSerializer, **error_responses(400, 401, 403, 404, 409)},
-    ),
-    reject=extend_schema(
-        summary="驳回单价系数",
-        parameters=ID,
-        request=CoefficientDecisionSerializer,
-        responses={200: PriceCoefficientSerializer, **error_responses(400, 401, 403, 404, 409)},
+        response=PriceCoefficientSerializer,
     ),
 )
-class PriceCoefficientViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
+class PriceCoefficientViewSet(ApiViewSetMixin, DecisionActionsMixin, viewsets.GenericViewSet):
     serializer_class = PriceCoefficientSerializer
     action_permissions = {
         "list": ["ledger.view_pricecoefficient"],
@@ -519,22 +519,12 @@ class PriceCoefficientViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     def retrieve(self, request: Request, id: str) -> Response:
         return self._render(self.get_object().pk)
 
-    def _decide(self, request: Request, approve: bool) -> Response:
-        row = self.get_object()
-        form = CoefficientDecisionSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        services.price_coefficient_decide(
-            actor=request.user, coefficient_id=row.pk, approve=approve, **form.validated_data
+    decision_serializer = CoefficientDecisionSerializer
+
+    def decide(self, *, actor: Any, pk: int, approve: bool, **data: Any) -> Any:
+        return services.price_coefficient_decide(
+            actor=actor, coefficient_id=pk, approve=approve, **data
         )
-        return self._render(row.pk)
-
-    @action(detail=True, methods=["post"])
-    def approve(self, request: Request, id: str) -> Response:
-        return self._decide(request, True)
-
-    @action(detail=True, methods=["post"])
-    def reject(self, request: Request, id: str) -> Response:
-        return self._decide(request, False)
 
 
 # --- payment terms -----------------------------------------------------------------------------

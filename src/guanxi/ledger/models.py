@@ -277,6 +277,10 @@ class CustomerMonth(models.Model):
     shipped_quantity = models.IntegerField(_("出货数量"), default=0)
     paid_amount = money(_("回款金额"), default=ZERO)
 
+    # A customer merge moves the entries, not these sums (one row per customer and month):
+    # both customers' sums and balances are rebuilt from their entries instead.
+    customer_merge = "keep"
+
     class Meta:
         verbose_name = _("客户月度出货回款")
         verbose_name_plural = _("客户月度出货回款")
@@ -287,6 +291,20 @@ class CustomerMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.month:%Y-%m}"
+
+    @classmethod
+    def customer_merged(cls, *, actor: object, survivor: Customer, merged: Customer) -> None:
+        from guanxi.ledger.recompute import rebuild_customers
+
+        rebuild_customers([survivor.pk, merged.pk])
+
+    @classmethod
+    def customer_merge_reversed(
+        cls, *, actor: object, survivor: Customer, merged: Customer
+    ) -> None:
+        from guanxi.ledger.recompute import rebuild_customers
+
+        rebuild_customers([survivor.pk, merged.pk])
 
 
 class CustomerTerms(CustomerChild):

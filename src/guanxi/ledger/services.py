@@ -1,11 +1,14 @@
 """Every write to the ledger. Policy: ledger.*, credit.* (enforcement in credit.services).
 
-Concurrency (STYLE §6): each entry locks the
-customer's CustomerBalance row (`select_for_update`, created on first use) before it reads
-anything it decides on, updates the running totals with F() and writes the entry, the
-monthly sums and the audit row in the same transaction. Locks are always taken in the
-order balance → order → override → limit. On SQLite our connections start transactions
-with BEGIN IMMEDIATE, so writers are serialised for the whole transaction.
+Concurrency (STYLE §6): each entry serialises on the customer's CustomerBalance row in the
+transaction that writes the entry, the monthly sums (one upsert) and the audit row. A
+shipment's common case is one conditional UPDATE … RETURNING of that row that checks the
+credit limit and adds the amount together (credit.services.credit_charge_shipment); the
+first entry of a customer, a shipment of an order or with an override, a refused one and
+every other entry lock it with `select_for_update` (created on first use) before reading
+anything they decide on. Locks are always taken in the order balance → order → override
+→ limit. On SQLite our connections start transactions with BEGIN IMMEDIATE, so writers
+are serialised for the whole transaction.
 
 Shipments and payments are append-only; a correction is a full reversal (negative amount,
 `reversal_of`), written by someone with ledger.reverse_entry. Reversing a shipment does
@@ -18,11 +21,12 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from guanxi import policy
 from guanxi.audit import services as audit
 from guanxi.core.errors import (
     AlreadyReversed,
@@ -35,7 +39,6 @@ from guanxi.customers.models import Customer
 from guanxi.ledger.models import (
     ZERO,
     CustomerBalance,
-    CustomerMonth,
     CustomerTerms,
     Order,
     Payment,
@@ -43,7 +46,7 @@ from guanxi.ledger.models import (
     Shipment,
 )
 from guanxi.ledger.periods import month_start
-from guanxi.ledger.selectors import price_coefficient_in_force, terms_days
+from guanxi.ledger.selectors import terms_days
 from guanxi.org.scopes import CHANGE
 
 MAX_AMOUNT = Decimal("99999999999999.99")
@@ -57,18 +60,33 @@ def _require(actor: Any, perm: str) -> None:
         raise PermissionDenied()
 
 
-def _customer_for_entry(actor: Any, customer_id: Any) -> Customer:
-    """A live customer the actor may change (their data scope), else NotFound."""
+def _customer_for_entry(
+    actor: Any, customer_id: Any, shipment_on: dt.date | None = None
+) -> Customer:
+    """A live customer the actor may change (their data scope), else NotFound. With
+    `shipment_on`, the same query also reads the customer's payment terms (`terms`) and
+    the price coefficient in force that day (`coefficient`)."""
     try:
         pk = int(customer_id)
     except (TypeError, ValueError):
         raise NotFound() from None
-    customer = (
-        Customer.objects.visible_to(actor, CHANGE)
-        .filter(deleted_at__isnull=True, pk=pk)
-        .only("pk", "name", "owner_id", "department_id")
-        .first()
-    )
+    rows = Customer.objects.visible_to(actor, CHANGE).filter(deleted_at__isnull=True, pk=pk)
+    if shipment_on is not None:
+        rows = rows.annotate(
+            terms=Subquery(
+                CustomerTerms.objects.filter(customer_id=OuterRef("pk")).values("days")[:1]
+            ),
+            coefficient=Subquery(
+                PriceCoefficient.objects.filter(
+                    customer_id=OuterRef("pk"),
+                    status=PriceCoefficient.Status.APPROVED,
+                    effective_from__lte=shipment_on,
+                )
+                .order_by("-effective_from", "-decided_at", "-id")
+                .values("coefficient")[:1]
+            ),
+        )
+    customer = rows.only("pk", "name", "owner_id", "department_id").first()
     if customer is None:
         raise NotFound()
     return customer
@@ -125,23 +143,28 @@ def _add_month(
     quantity: int = 0,
     paid: Decimal = ZERO,
 ) -> None:
-    """Add to the customer's monthly sums (the caller holds the balance lock, so no one else
-    creates this customer's rows meanwhile)."""
+    """Add to the customer's monthly sums: one upsert (the caller holds the balance row, so
+    no one else writes this customer's rows meanwhile)."""
     month = month_start(day)
-    updated = CustomerMonth.objects.filter(customer_id=customer_id, month=month).update(
-        shipped_amount=F("shipped_amount") + shipped,
-        shipped_cost=F("shipped_cost") + cost,
-        shipped_quantity=F("shipped_quantity") + quantity,
-        paid_amount=F("paid_amount") + paid,
-    )
-    if not updated:
-        CustomerMonth.objects.create(
-            customer_id=customer_id,
-            month=month,
-            shipped_amount=shipped,
-            shipped_cost=cost,
-            shipped_quantity=quantity,
-            paid_amount=paid,
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO ledger_customermonth AS m
+                (customer_id, month, shipped_amount, shipped_cost, shipped_quantity, paid_amount)
+            VALUES (%s, %s, %s, %s, %s, %s)
+            ON CONFLICT (customer_id, month) DO UPDATE SET
+                shipped_amount = m.shipped_amount + excluded.shipped_amount,
+                shipped_cost = m.shipped_cost + excluded.shipped_cost,
+                shipped_quantity = m.shipped_quantity + excluded.shipped_quantity,
+                paid_amount = m.paid_amount + excluded.paid_amount
+            """,
+            [
+                customer_id,
+                connection.ops.adapt_datefield_value(month),
+                *(connection.ops.adapt_decimalfield_value(v, 16, 2) for v in (shipped, cost)),
+                quantity,
+                connection.ops.adapt_decimalfield_value(paid, 16, 2),
+            ],
         )
 
 
@@ -204,10 +227,10 @@ def shipment_record(
     _require(actor, "ledger.add_shipment")
     if not enforce_limit:
         _require(actor, "ledger.import_ledger")
-    customer = _customer_for_entry(actor, customer_id)
     today = timezone.localdate()
     errors: dict[str, list[str]] = {}
     date = _entry_date(date, "date", errors, today)
+    customer = _customer_for_entry(actor, customer_id, shipment_on=date)
     amount = _amount(amount, "amount", errors)
     cost = _amount(cost if cost not in (None, "") else ZERO, "cost", errors, allow_zero=True)
     if (
@@ -229,34 +252,43 @@ def shipment_record(
         raise ValidationFailed(detail=errors)
 
     now = timezone.now()
-    balance = locked_balance(customer.pk)
-    order = None
-    if order_id:
-        order = (
-            Order.objects.select_for_update()
-            .filter(pk=order_id, customer_id=customer.pk, status=Order.Status.OPEN)
-            .first()
-        )
-        if order is None:
-            raise ValidationFailed(detail={"order": [_("订单不存在、不属于该客户或已完成。")]})
-    release = min(order.remaining, amount) if order is not None else ZERO
-
     credit = _credit()
-    orders_count = credit.orders_in_exposure(at=now)
-    increase = amount - (amount if paid_now else ZERO) - (release if orders_count else ZERO)
-    override, limit = None, None
-    if enforce_limit:
-        override, limit = credit.credit_check_shipment(
-            customer=customer,
-            balance=balance,
-            amount=amount,
-            increase=increase,
-            override_id=override_id,
-            at=now,
+    paid = amount if paid_now else ZERO
+    order, override, release = None, None, ZERO
+    after, limit = None, None
+    if order_id is None and override_id in (None, ""):
+        # the common case: check and add in one conditional UPDATE … RETURNING
+        after, limit = credit.credit_charge_shipment(
+            customer_id=customer.pk, shipped=amount, paid=paid, at=now, enforce=enforce_limit
         )
+    if after is None:
+        # first entry of the customer, an order or an override, or a refusal: lock the row
+        balance = locked_balance(customer.pk)
+        if order_id:
+            order = (
+                Order.objects.select_for_update()
+                .filter(pk=order_id, customer_id=customer.pk, status=Order.Status.OPEN)
+                .first()
+            )
+            if order is None:
+                raise ValidationFailed(detail={"order": [_("订单不存在、不属于该客户或已完成。")]})
+        release = min(order.remaining, amount) if order is not None else ZERO
+        orders_count = credit.orders_in_exposure(at=now)
+        increase = amount - paid - (release if orders_count else ZERO)
+        if enforce_limit:
+            override, limit = credit.credit_check_shipment(
+                customer=customer,
+                balance=balance,
+                amount=amount,
+                increase=increase,
+                override_id=override_id,
+                at=now,
+            )
+        after = _move_balance(balance, shipped=amount, paid=paid, orders=-release)
 
-    days = terms_days(customer_id=customer.pk)
-    coefficient = price_coefficient_in_force(customer_id=customer.pk, on=date)
+    days = customer.terms
+    if days is None:
+        days = policy.get("ledger.default_payment_terms_days")
     shipment = Shipment.objects.create(
         customer=customer,
         date=date,
@@ -267,7 +299,7 @@ def shipment_record(
         order=order,
         due_date=date + dt.timedelta(days=days),
         payment_terms_days=days,
-        price_coefficient=coefficient.coefficient if coefficient else None,
+        price_coefficient=customer.coefficient,
         note=note,
         created_by=actor,
     )
@@ -278,8 +310,6 @@ def shipment_record(
             order.status = Order.Status.SHIPPED
             fields.append("status")
         order.save(update_fields=fields)
-    paid = amount if paid_now else ZERO
-    after = _move_balance(balance, shipped=amount, paid=paid, orders=-release)
     _add_month(customer.pk, date, shipped=amount, cost=cost, quantity=quantity, paid=paid)
     audit.record(
         actor=actor,

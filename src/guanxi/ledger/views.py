@@ -8,6 +8,7 @@ permission is checked by the decorator and again by the service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -19,10 +20,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from guanxi.core.api import MAX_ID
-from guanxi.core.errors import DomainError, NotFound
+from guanxi.core.errors import CreditLimitExceeded, DomainError, NotFound
 from guanxi.credit.selectors import override_list
 from guanxi.customers.forms import show_domain_error
 from guanxi.customers.models import Customer
@@ -112,6 +114,46 @@ def ledger_customer_export(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- entries ---------------------------------------------------------------------------------
+# kind: (success message, ledger tab, page title)
+_ENTRY_PAGES = {
+    "shipment": (gettext_lazy("出货已登记。"), "shipments", gettext_lazy("登记出货")),
+    "payment": (gettext_lazy("回款已登记。"), "payments", gettext_lazy("登记回款")),
+    "order": (gettext_lazy("销售订单已登记。"), "orders", gettext_lazy("登记销售订单")),
+    "coefficient": (
+        gettext_lazy("单价系数申请已提交，待总经理或销售总监审批。"),
+        "price-coefficients",
+        gettext_lazy("申请单价系数"),
+    ),
+}
+
+
+def _entry_form(
+    request: HttpRequest, customer: Any, form: Any, kind: str, service: Callable[..., Any]
+) -> HttpResponse:
+    """The entry pages' common flow: on a valid POST call the service with the form's data
+    (its service_data() when it has one); a domain error is shown on the form, success
+    goes back to the customer's ledger tab."""
+    done, tab, title = _ENTRY_PAGES[kind]
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data() if hasattr(form, "service_data") else form.cleaned_data
+        try:
+            service(actor=request.user, customer_id=customer.pk, **data)
+        except CreditLimitExceeded as exc:
+            # the message names limit, exposure and shortfall (as the API's); its detail
+            # holds the same figures for machines, not for the form's fields
+            form.add_error(None, str(exc.message))
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            messages.success(request, done)
+            return _to_ledger(customer.pk, tab)
+    return render(
+        request,
+        "ledger/entry_form.html",
+        {"form": form, "customer": customer, "title": title, "kind": kind},
+    )
+
+
 @login_required
 @permission_required("ledger.add_shipment", raise_exception=True)
 def shipment_create(request: HttpRequest, pk: int) -> HttpResponse:
@@ -119,21 +161,7 @@ def shipment_create(request: HttpRequest, pk: int) -> HttpResponse:
     orders = selectors.order_list(actor=request.user, customer_id=customer.pk, open_only=True)
     overrides = override_list(actor=request.user, customer_id=customer.pk, usable=True)
     form = ShipmentForm(request.POST or None, orders=orders, overrides=overrides)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.shipment_record(
-                actor=request.user, customer_id=customer.pk, **form.service_data()
-            )
-        except DomainError as exc:
-            show_domain_error(form, exc)
-        else:
-            messages.success(request, _("出货已登记。"))
-            return _to_ledger(customer.pk, "shipments")
-    return render(
-        request,
-        "ledger/entry_form.html",
-        {"form": form, "customer": customer, "title": _("登记出货"), "kind": "shipment"},
-    )
+    return _entry_form(request, customer, form, "shipment", services.shipment_record)
 
 
 @login_required
@@ -141,21 +169,7 @@ def shipment_create(request: HttpRequest, pk: int) -> HttpResponse:
 def payment_create(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request.user, pk, CHANGE)
     form = PaymentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.payment_record(
-                actor=request.user, customer_id=customer.pk, **form.cleaned_data
-            )
-        except DomainError as exc:
-            show_domain_error(form, exc)
-        else:
-            messages.success(request, _("回款已登记。"))
-            return _to_ledger(customer.pk, "payments")
-    return render(
-        request,
-        "ledger/entry_form.html",
-        {"form": form, "customer": customer, "title": _("登记回款"), "kind": "payment"},
-    )
+    return _entry_form(request, customer, form, "payment", services.payment_record)
 
 
 @login_required
@@ -163,19 +177,7 @@ def payment_create(request: HttpRequest, pk: int) -> HttpResponse:
 def order_create(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request.user, pk, CHANGE)
     form = OrderForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.order_record(actor=request.user, customer_id=customer.pk, **form.cleaned_data)
-        except DomainError as exc:
-            show_domain_error(form, exc)
-        else:
-            messages.success(request, _("销售订单已登记。"))
-            return _to_ledger(customer.pk, "orders")
-    return render(
-        request,
-        "ledger/entry_form.html",
-        {"form": form, "customer": customer, "title": _("登记销售订单"), "kind": "order"},
-    )
+    return _entry_form(request, customer, form, "order", services.order_record)
 
 
 def _reverse_page(request: HttpRequest, row: Any, service: Any, field: str, title: str) -> Any:
@@ -299,21 +301,7 @@ def price_coefficient_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = PriceCoefficientForm(
         request.POST or None, initial={"effective_from": timezone.localdate()}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.price_coefficient_propose(
-                actor=request.user, customer_id=customer.pk, **form.cleaned_data
-            )
-        except DomainError as exc:
-            show_domain_error(form, exc)
-        else:
-            messages.success(request, _("单价系数申请已提交，待总经理或销售总监审批。"))
-            return _to_ledger(customer.pk, "price-coefficients")
-    return render(
-        request,
-        "ledger/entry_form.html",
-        {"form": form, "customer": customer, "title": _("申请单价系数"), "kind": "coefficient"},
-    )
+    return _entry_form(request, customer, form, "coefficient", services.price_coefficient_propose)
 
 
 @login_required

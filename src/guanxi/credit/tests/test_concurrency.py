@@ -75,6 +75,23 @@ def run_in_threads(count, work):
     return results
 
 
+def recorder(customer):
+    """One writer's work: a shipment of AMOUNT for the customer, with its own connection."""
+
+    def record(index):
+        actor = User.objects.get(username="sales_bj")
+        return services.shipment_record(
+            actor=actor,
+            customer_id=customer.pk,
+            date=d("2025-06-10"),
+            amount=AMOUNT,
+            quantity=1,
+            note=f"writer {index}",
+        )
+
+    return record
+
+
 def in_thread(work):
     [(kind, value)] = run_in_threads(1, lambda _index: work())
     if kind == "error":
@@ -88,19 +105,7 @@ def test_parallel_shipments_never_exceed_the_limit(org, tmp_path):
         customer = make_customer(org.sales_bj, name="并发测试客户有限公司")
         approve_limit(org, customer, LIMIT)
         with worker_database(tmp_path):
-
-            def record(index):
-                actor = User.objects.get(username="sales_bj")
-                return services.shipment_record(
-                    actor=actor,
-                    customer_id=customer.pk,
-                    date=d("2025-06-10"),
-                    amount=AMOUNT,
-                    quantity=1,
-                    note=f"writer {index}",
-                )
-
-            results = run_in_threads(WRITERS, record)
+            results = run_in_threads(WRITERS, recorder(customer))
             accepted = [value for kind, value in results if kind == "ok"]
             refused = [value for kind, value in results if kind == "error"]
             assert all(isinstance(exc, CreditLimitExceeded) for exc in refused), refused
@@ -123,3 +128,32 @@ def test_parallel_shipments_never_exceed_the_limit(org, tmp_path):
                 assert Decimal(exc.detail["shortfall"]) == (
                     Decimal(exc.detail["exposure"]) + AMOUNT - LIMIT
                 )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_race_is_detected_when_the_limit_condition_is_removed(org, tmp_path, monkeypatch):
+    """Mutation check of the test above: with the conditional update's limit condition
+    replaced by one that always holds (same parameters), the same 20 writers take the
+    customer over its limit — so the test above would fail without the condition."""
+    from guanxi.credit import services as credit_services
+
+    monkeypatch.setattr(
+        credit_services,
+        "_fits_limit_sql",
+        lambda *, orders_count: (
+            "(CAST(%s AS NUMERIC) IS NOT NULL OR CAST(%s AS NUMERIC)"
+            " IS NOT NULL OR COALESCE(({limit}), CAST(%s AS NUMERIC)) IS NOT NULL)"
+        ),
+    )
+    with time_machine.travel(NOW, tick=False):
+        customer = make_customer(org.sales_bj, name="并发测试客户有限公司")
+        approve_limit(org, customer, LIMIT)
+        # the first shipment creates the balance row (locking path, still checked)
+        first = services.shipment_record(
+            actor=org.sales_bj, customer_id=customer.pk, date=d("2025-06-10"), amount=AMOUNT
+        )
+        with worker_database(tmp_path):
+            results = run_in_threads(WRITERS, recorder(customer))
+            accepted = [value for kind, value in results if kind == "ok"]
+            assert first.amount + sum(s.amount for s in accepted) > LIMIT
+            assert len(accepted) > 5

@@ -22,8 +22,8 @@ class Command(BaseCommand):
         started = time.monotonic()
         result = recompute.rebuild_balances()
         self.stdout.write(
-            f"余额重算：{result['customers']:,} 个客户，{result['months']:,} 条月度汇总，"
-            f"偏差 {result['drift']:,} 个；用时 {time.monotonic() - started:.1f} 秒。"
+            f"余额重算：{result['customers']:,} 个客户，余额偏差 {result['drift']:,} 个，"
+            f"月度汇总偏差 {result['months']:,} 条；用时 {time.monotonic() - started:.1f} 秒。"
         )
         if options["rate"]:
             from guanxi.credit.services import credit_rate_all
