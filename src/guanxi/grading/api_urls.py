@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from guanxi.grading import api
+
+urlpatterns = [
+    path(
+        "customers/<str:id>/grade/",
+        api.CustomerGradeViewSet.as_view({"get": "retrieve"}, detail=True),
+        name="api-customer-grade",
+    ),
+]

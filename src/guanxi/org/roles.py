@@ -88,6 +88,50 @@ LEDGER_GENERAL_MANAGER = [
     "credit.open_creditround",
 ]
 
+# Cooperation status (issue 5): owners change statuses and confirm them monthly; managers
+# follow the monthly progress and the upgrade leaderboard; the sales director (and the
+# general manager) decide special reviews.
+COOPERATION_SALES = ["cooperation.add_statuschange", "cooperation.add_monthlyupdate"]
+COOPERATION_SUPERVISOR = [
+    *COOPERATION_SALES,
+    "cooperation.view_update_progress",
+    "cooperation.view_specialreview",
+]
+COOPERATION_DIRECTOR = [*COOPERATION_SUPERVISOR, "cooperation.decide_specialreview"]
+COOPERATION_GENERAL_MANAGER = [
+    "cooperation.view_update_progress",
+    "cooperation.view_specialreview",
+    "cooperation.decide_specialreview",
+]
+
+
+# Annual review cycle and grade lifecycle (issue 5, reviews app): owners rate their customers
+# and apply for A treatment; the sales director adjusts in the review meeting; the general
+# manager approves; the administrator opens cycles. Frozen copy: reviews/migrations/0002.
+REVIEWS_VIEW = [
+    "reviews.view_reviewcycle",
+    "reviews.view_reviewentry",
+    "reviews.view_lifecycle",
+    "reviews.view_treatmentapplication",
+    "reviews.export_reviewentry",
+]
+REVIEWS_SALES = [*REVIEWS_VIEW, "reviews.rate_reviewentry", "reviews.add_treatmentapplication"]
+REVIEWS_DIRECTOR = [
+    *REVIEWS_SALES,
+    "reviews.adjust_reviewcycle",
+    "reviews.decide_treatmentapplication",
+    "reviews.add_provisionalreview",
+    "reviews.view_dashboard",
+]
+REVIEWS_GENERAL_MANAGER = [
+    *REVIEWS_VIEW,
+    "reviews.approve_reviewcycle",
+    "reviews.decide_treatmentapplication",
+    "reviews.add_provisionalreview",
+    "reviews.view_dashboard",
+]
+REVIEWS_ADMIN = [*REVIEWS_VIEW, "reviews.open_reviewcycle", "reviews.view_dashboard"]
+
 
 @dataclass(frozen=True)
 class RoleDefault:
@@ -105,21 +149,34 @@ DEFAULT_ROLES = [
         "业务员",
         "拥有客户、报备线索、计划与记录拜访、每月更新合作状态",
         "self",
-        [*EDIT, *LEDGER_SALES],
+        [*EDIT, *LEDGER_SALES, *COOPERATION_SALES, *REVIEWS_SALES],
     ),
     RoleDefault(
         "supervisor",
         "业务主管/区域经理",
         "审批拜访计划、审阅拜访日报、客户等级初审",
         "department_and_below",
-        [*EDIT, *LEDGER_MANAGERS],
+        [
+            *EDIT,
+            *LEDGER_MANAGERS,
+            *COOPERATION_SUPERVISOR,
+            *REVIEWS_SALES,
+            "reviews.view_dashboard",
+        ],
     ),
     RoleDefault(
         "sales_director",
         "销售总监",
         "组织等级评审会议、处理专题评审",
         "department_and_below",
-        [*MANAGE, *LEDGER_MANAGERS, "ledger.approve_pricecoefficient"],
+        [
+            *MANAGE,
+            *LEDGER_MANAGERS,
+            "ledger.approve_pricecoefficient",
+            *COOPERATION_DIRECTOR,
+            "grading.run_grading",
+            *REVIEWS_DIRECTOR,
+        ],
     ),
     RoleDefault(
         "general_manager",
@@ -131,6 +188,9 @@ DEFAULT_ROLES = [
             "customers.view_top_secret",
             "audit.view_auditevent",
             *LEDGER_GENERAL_MANAGER,
+            *COOPERATION_GENERAL_MANAGER,
+            "grading.run_grading",
+            *REVIEWS_GENERAL_MANAGER,
         ],
     ),
     RoleDefault(
@@ -159,7 +219,7 @@ DEFAULT_ROLES = [
         "系统管理员",
         "用户、部门、策略包",
         "all",
-        [*MANAGE, *ORG_ADMIN, "audit.view_auditevent"],
+        [*MANAGE, *ORG_ADMIN, "audit.view_auditevent", "grading.run_grading", *REVIEWS_ADMIN],
     ),
 ]
 ROLE_CODES = [role.code for role in DEFAULT_ROLES]

@@ -122,8 +122,16 @@ def _bands(value: Any) -> None:
     minimums = [entry.get("min") for entry in value]
     if any(not isinstance(m, int | float) or isinstance(m, bool) for m in minimums):
         raise ValidationError("每个等级都需要数值下限 min。")
-    if minimums != sorted(minimums, reverse=True) or len(set(minimums)) != len(minimums):
+    # Equal minimums only where the higher band also `require`s indicator values (named
+    # tiers by amount thresholds, grading.engine); otherwise the lower one is unreachable.
+    pairs = zip(value, value[1:], strict=False)
+    same = [a for a, b in pairs if a["min"] == b["min"] and not a.get("require")]
+    if minimums != sorted(minimums, reverse=True) or same:
         raise ValidationError("等级应按下限从高到低排列，且下限互不相同。")
+    for entry in value:
+        require = entry.get("require", {})
+        if not isinstance(require, dict) or not all(_is_decimal(v) for v in require.values()):
+            raise ValidationError("require 应为 {指标代码: 最低数值}。")
     if minimums[-1] != 0:
         raise ValidationError("最低等级的下限应为0，使每个分数都有等级。")
 
@@ -220,6 +228,15 @@ rule(
     check=_positive,
 )
 rule(
+    key="customers.import_file_retention_days",
+    kind="int",
+    default=30,
+    label="导入文件保留期（天）",
+    help="上传的导入文件及其错误报告保留的天数；期满由定期清理任务（python -m guanxi sweep）删除，导入记录保留。",
+    example=7,
+    check=_positive,
+)
+rule(
     key="customers.export_max_rows",
     kind="dict",
     default={"salesperson": 500, "supervisor": 5000, "*": 20000},
@@ -237,7 +254,9 @@ rule(
         {"code": "C", "label": "C类", "min": 0},
     ],
     label="客户等级分段",
-    help="总分（0–100）到等级的分段，按下限从高到低：A 80–100，B 60–79，C 60以下。",
+    help="总分（0–100）到等级的分段，按下限从高到低：A 80–100，B 60–79，C 60以下。"
+    "某等级可用 require 附加门槛 {评分模型指标代码: 最低数值}（如注册资本、近12个月交易额），"
+    "同时满足下限和门槛才评为该等级；带门槛的等级可与下一等级下限相同。",
     example=[
         {"code": "A", "label": "A类", "min": 85},
         {"code": "B", "label": "B类", "min": 70},
@@ -571,3 +590,4 @@ rule(
 # Rules of later capabilities are declared beside their code and register on import.
 from guanxi.cooperation import rules as _cooperation_rules  # noqa: E402, F401
 from guanxi.grading import rules as _grading_rules  # noqa: E402, F401
+from guanxi.reviews import rules as _reviews_rules  # noqa: E402, F401

@@ -61,6 +61,10 @@ class Command(BaseCommand):
         from guanxi.ledger.demo import seed_ledger_demo
 
         seed_ledger_demo()
+        # A year of monthly cooperation-status history, special reviews included (issue 5).
+        from guanxi.cooperation.demo import seed_cooperation_demo
+
+        seed_cooperation_demo()
         elapsed = time.monotonic() - started
         what = "追加到现有演示公司" if summary.appended else "新建演示公司"
         self.stdout.write(

@@ -1,0 +1,66 @@
+"""Grant the cooperation-status permissions to the default roles of an existing database.
+
+On a fresh database the roles do not exist yet during migrate and ensure_default_roles
+creates them with these permissions afterwards; on a database whose roles exist (a running
+company) this adds the new permissions to them, once. Frozen copy of org.roles (issue 5).
+"""
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+SALES = ["cooperation.add_statuschange", "cooperation.add_monthlyupdate"]
+SUPERVISOR = [*SALES, "cooperation.view_update_progress", "cooperation.view_specialreview"]
+GRANTS = {
+    "salesperson": SALES,
+    "supervisor": SUPERVISOR,
+    "sales_director": [*SUPERVISOR, "cooperation.decide_specialreview"],
+    "general_manager": [
+        "cooperation.view_update_progress",
+        "cooperation.view_specialreview",
+        "cooperation.decide_specialreview",
+    ],
+}
+
+
+def _permissions(apps, names):
+    Permission = apps.get_model("auth", "Permission")
+    found = []
+    for name in names:
+        app_label, codename = name.split(".")
+        found.extend(
+            Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        )
+    return found
+
+
+def grant(apps, schema_editor):
+    Role = apps.get_model("org", "Role")
+    roles = {role.code: role for role in Role.objects.filter(code__in=GRANTS)}
+    if not roles:
+        return
+    create_permissions(
+        global_apps.get_app_config("cooperation"),
+        verbosity=0,
+        using=schema_editor.connection.alias,
+        apps=apps,
+    )
+    for code, role in roles.items():
+        role.permissions.add(*_permissions(apps, GRANTS[code]))
+
+
+def revoke(apps, schema_editor):
+    Role = apps.get_model("org", "Role")
+    for role in Role.objects.filter(code__in=GRANTS):
+        role.permissions.remove(*_permissions(apps, GRANTS[role.code]))
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("cooperation", "0001_initial"),
+        ("org", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(grant, revoke)]
