@@ -353,7 +353,7 @@ def inputs_json_sql(keys: list[str], *, alias: str = "i") -> str:
         divisor = 10**places
         if pg:
             return f"CAST(CAST({expression} AS NUMERIC) / {divisor} AS NUMERIC(24, {places}))::text"
-        return f"printf('%.{places}f', {expression} / {divisor}.0)"
+        return f"printf('%%.{places}f', {expression} / {divisor}.0)"
 
     obj = "json_build_object" if pg else "json_object"
     ageing = ", ".join(

@@ -199,3 +199,13 @@ def test_the_customer_page_shows_the_rated_level(table, client):
     page = client.get(reverse("customer_detail", args=[customer.pk])).content.decode()
     assert Customer.objects.get(pk=customer.pk).credit_level == "level3"
     assert "三级" in page
+
+
+def test_rating_sql_survives_the_debug_cursor(table):
+    """With DEBUG on (make demo) Django formats every executed statement with its params
+    (`sql % params` on SQLite): a literal % in the SQL must be escaped, or rating crashes."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert services.credit_rate_all(at=NOW, only_due=False) == 3
+    assert any("credit_creditrating" in q["sql"] for q in queries.captured_queries)

@@ -65,6 +65,11 @@ class Command(BaseCommand):
         from guanxi.cooperation.demo import seed_cooperation_demo
 
         seed_cooperation_demo()
+        # Scores and breakdowns for every demo customer (their grades were set by the demo
+        # company's last annual review; grading.batch_sets_grade keeps them).
+        from guanxi.grading.services import grading_run
+
+        grading_run()
         elapsed = time.monotonic() - started
         what = "追加到现有演示公司" if summary.appended else "新建演示公司"
         self.stdout.write(
