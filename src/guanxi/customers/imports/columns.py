@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 IGNORE = "ignore"
 
@@ -88,16 +88,16 @@ TARGET_KEYS = [t.key for t in TARGETS]
 
 # The headers of our own exports (customers.imports.export), marked for translation: an
 # export made in another language is recognised too.
-STATISTICS_HEADERS = [N_("序号"), N_("客户"), N_("分支机构"), N_("主要负责人"), N_("联系方式"),
-                      N_("合作状态"), N_("表示颜色")]  # fmt: skip
+STATISTICS_HEADERS = [gettext_noop("序号"), gettext_noop("客户"), gettext_noop("分支机构"), gettext_noop("主要负责人"), gettext_noop("联系方式"),
+                      gettext_noop("合作状态"), gettext_noop("表示颜色")]  # fmt: skip
 FULL_HEADERS = [
-    N_("序号"), N_("客户名称"), N_("统一社会信用代码"), N_("法定代表人"), N_("注册资本（万元）"),
-    N_("经营范围"), N_("地址"), N_("邮编"), N_("电话"), N_("传真"), N_("电子邮箱"), N_("网址"),
-    N_("行业"), N_("客户类型"), N_("区域"), N_("分支机构"), N_("负责人"), N_("协作负责人"),
-    N_("来源渠道"), N_("价值分类"), N_("合作状态"), N_("表示颜色"), N_("客户等级"),
-    N_("资信等级"), N_("密级"), N_("首次接触日期"), N_("标签"), N_("联系人"), N_("联系人职务"),
-    N_("联系人手机"), N_("联系人电话"), N_("联系人邮箱"), N_("备注"), N_("建档时间"),
-    N_("更新时间"),
+    gettext_noop("序号"), gettext_noop("客户名称"), gettext_noop("统一社会信用代码"), gettext_noop("法定代表人"), gettext_noop("注册资本（万元）"),
+    gettext_noop("经营范围"), gettext_noop("地址"), gettext_noop("邮编"), gettext_noop("电话"), gettext_noop("传真"), gettext_noop("电子邮箱"), gettext_noop("网址"),
+    gettext_noop("行业"), gettext_noop("客户类型"), gettext_noop("区域"), gettext_noop("分支机构"), gettext_noop("负责人"), gettext_noop("协作负责人"),
+    gettext_noop("来源渠道"), gettext_noop("价值分类"), gettext_noop("合作状态"), gettext_noop("表示颜色"), gettext_noop("客户等级"),
+    gettext_noop("资信等级"), gettext_noop("密级"), gettext_noop("首次接触日期"), gettext_noop("标签"), gettext_noop("联系人"), gettext_noop("联系人职务"),
+    gettext_noop("联系人手机"), gettext_noop("联系人电话"), gettext_noop("联系人邮箱"), gettext_noop("备注"), gettext_noop("建档时间"),
+    gettext_noop("更新时间"),
 ]  # fmt: skip
 LABELS = {t.key: t.label for t in TARGETS}
 
