@@ -487,7 +487,7 @@ def _send_escalation(limit_ids: list[int], recipients: list[str]) -> None:
         send_mail(
             subject=_("信用额度审批逾期提醒"),
             message=_(
-                "以下信用额度申请已超过审批期限：%(ids)s。请尽快在“资信管理 · 额度审批”中处理。"
+                "以下信用额度申请已超过审批期限：%(ids)s。请尽快在“资信管理 · 额度申请与审批”中处理。"
             )
             % {"ids": "、".join(f"#{pk}" for pk in limit_ids)},
             from_email=None,
