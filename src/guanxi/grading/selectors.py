@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -162,10 +162,26 @@ def grade_treatments(
     return {grade: _treatment(table, grade) for grade in set(grades)}
 
 
+# The grade a customer is *treated* as may be higher than its grade (an approved
+# A-treatment application, reviews app). Such capabilities register a function
+# (customers, at) -> {customer id: treatment grade} here in their AppConfig.ready(), so that
+# grade_treatment stays the one selector every later capability calls.
+TREATMENT_GRADE_HOOKS: list[Callable[..., dict[int, str]]] = []  # (customers, *, at)
+
+
+def treatment_grade(customer: Customer, *, at: dt.datetime | None = None) -> str:
+    grade = customer.grade
+    for hook in TREATMENT_GRADE_HOOKS:
+        grade = hook([customer], at=at).get(customer.pk, grade)
+    return grade
+
+
 def grade_treatment(customer: Customer | str, *, at: dt.datetime | None = None) -> Treatment:
-    """What a customer's grade gets: visit frequency, service tier, reception budget
-    (grading.treatment; '*' for grades not listed and for ungraded customers)."""
-    grade = customer if isinstance(customer, str) else customer.grade
+    """What a customer gets: visit frequency, service tier, reception budget
+    (grading.treatment; '*' for grades not listed and for ungraded customers). Given a
+    customer, its treatment grade (its grade, raised by the registered hooks); given a
+    grade code, that grade's treatment."""
+    grade = customer if isinstance(customer, str) else treatment_grade(customer, at=at)
     return grade_treatments([grade], at=at)[grade]
 
 

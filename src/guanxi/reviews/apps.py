@@ -9,6 +9,13 @@ class ReviewsConfig(AppConfig):
 
     def ready(self) -> None:
         from guanxi.core.templatetags.guanxi_tags import ACTION_LABELS, EXTRA_LABELS
+        from guanxi.grading.selectors import TREATMENT_GRADE_HOOKS
+        from guanxi.reviews.selectors import treatment_grades
+
+        # An approved A-treatment application raises the grade a customer is treated as,
+        # wherever grading.selectors.grade_treatment is asked.
+        if treatment_grades not in TREATMENT_GRADE_HOOKS:
+            TREATMENT_GRADE_HOOKS.append(treatment_grades)
 
         # Readable names of this app's audit actions and change keys in histories.
         ACTION_LABELS.update(

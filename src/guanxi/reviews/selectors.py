@@ -408,11 +408,11 @@ def treatment_grades(customers: list[Customer], *, at: dt.datetime | None = None
 
 
 def customer_treatment(customer: Customer, *, at: dt.datetime | None = None) -> Any:
-    """grading.selectors.Treatment for the customer's treatment grade (see treatment_grades):
-    what later capabilities (visits, service, reception) should call."""
+    """grading.selectors.grade_treatment, which applies treatment_grades (registered as a
+    treatment hook in ReviewsConfig.ready); kept for this app's callers."""
     from guanxi.grading.selectors import grade_treatment
 
-    return grade_treatment(treatment_grades([customer], at=at)[customer.pk], at=at)
+    return grade_treatment(customer, at=at)
 
 
 # --- dashboard ---------------------------------------------------------------------------------

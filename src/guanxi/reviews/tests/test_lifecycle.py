@@ -10,6 +10,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.core.errors import NotFound, PermissionDenied, ValidationFailed
 from guanxi.core.testing import make_customer
 from guanxi.customers.models import Customer
+from guanxi.grading.selectors import grade_treatment
 from guanxi.grading.services import grading_run
 from guanxi.ledger.testing import approve_limit, ship
 from guanxi.policy.services import policy_set
@@ -157,6 +158,9 @@ def test_a_b_customer_gets_a_treatment_on_an_approved_application(org, clock):
     assert b.grade == "B"  # the grade stays; the treatment is raised
     assert selectors.treatment_grades([b, a]) == {b.pk: "A", a.pk: "A"}
     assert selectors.customer_treatment(b).visit_every_months == 3
+    # the one selector later capabilities call, and the customer page, see it too
+    assert grade_treatment(b).visit_every_months == 3
+    assert grade_treatment("B").visit_every_months == 6
     with pytest.raises(ApplicationPending):
         services.treatment_apply(actor=org.sales_bj, customer_id=b.pk, reason="续期")
     with time_machine.travel(at("2026-12-26 09:00"), tick=False):
