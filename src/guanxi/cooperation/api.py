@@ -253,10 +253,7 @@ class SpecialReviewViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
         "close": ["cooperation.decide_specialreview"],
     }
 
-    def get_object(self) -> SpecialReview:
-        review = selectors.special_review_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, review)
-        return review
+    object_getter = staticmethod(selectors.special_review_get)
 
     def _render(self, pk: int) -> Response:
         review = selectors.special_review_get(actor=self.request.user, pk=pk)

@@ -161,6 +161,16 @@ class ApiViewSetMixin:
     lookup_field = "id"
     lookup_value_regex = "[^/]+"
     action_permissions: dict[str, list[str]] = {}
+    # The scoped selector that fetches one record: `getter(actor=, pk=)`, raising NotFound
+    # for unknown and invisible ids alike (set as `staticmethod(selectors.x_get)`).
+    object_getter: Callable[..., Any] | None = None
+
+    def get_object(self) -> Any:
+        if self.object_getter is None:
+            return super().get_object()  # type: ignore[misc]  # GenericAPIView follows in the MRO
+        row = self.object_getter(actor=self.request.user, pk=self.kwargs[self.lookup_field])  # type: ignore[attr-defined]
+        self.check_object_permissions(self.request, row)  # type: ignore[attr-defined]
+        return row
 
 
 class DecisionActionsMixin:

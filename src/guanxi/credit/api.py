@@ -229,10 +229,7 @@ class CreditLimitViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "now": timezone.now()}
 
-    def get_object(self) -> CreditLimit:
-        row = selectors.credit_limit_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, row)
-        return row
+    object_getter = staticmethod(selectors.credit_limit_get)
 
     def _render(self, pk: int, **kwargs: Any) -> Response:
         row = selectors.credit_limit_get(actor=self.request.user, pk=pk)
@@ -350,10 +347,7 @@ class CreditOverrideViewSet(ApiViewSetMixin, DecisionActionsMixin, viewsets.Gene
         "reject": ["credit.approve_creditoverride"],
     }
 
-    def get_object(self) -> CreditOverride:
-        row = selectors.override_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, row)
-        return row
+    object_getter = staticmethod(selectors.override_get)
 
     def _render(self, pk: int, **kwargs: Any) -> Response:
         row = selectors.override_get(actor=self.request.user, pk=pk)
@@ -568,10 +562,7 @@ class InvestigationViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
         "close": ["credit.change_creditinvestigation"],
     }
 
-    def get_object(self) -> CreditInvestigation:
-        row = selectors.investigation_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, row)
-        return row
+    object_getter = staticmethod(selectors.investigation_get)
 
     def list(self, request: Request) -> Response:
         params = _query(InvestigationFilterSerializer, request)

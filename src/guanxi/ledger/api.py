@@ -380,10 +380,7 @@ class OrderViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
         "cancel": ["ledger.change_order"],
     }
 
-    def get_object(self) -> Order:
-        row = selectors.order_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, row)
-        return row
+    object_getter = staticmethod(selectors.order_get)
 
     def _render(self, pk: int, **kwargs: Any) -> Response:
         return Response(
@@ -488,10 +485,7 @@ class PriceCoefficientViewSet(ApiViewSetMixin, DecisionActionsMixin, viewsets.Ge
         "reject": ["ledger.approve_pricecoefficient"],
     }
 
-    def get_object(self) -> PriceCoefficient:
-        row = selectors.price_coefficient_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, row)
-        return row
+    object_getter = staticmethod(selectors.price_coefficient_get)
 
     def _render(self, pk: int, **kwargs: Any) -> Response:
         row = selectors.price_coefficient_get(actor=self.request.user, pk=pk)

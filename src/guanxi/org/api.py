@@ -140,10 +140,7 @@ class DepartmentViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
         "partial_update": ["org.change_department"],
     }
 
-    def get_object(self) -> Department:
-        department = department_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, department)
-        return department
+    object_getter = staticmethod(department_get)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(departments_visible_to(request.user))
@@ -264,10 +261,7 @@ class UserViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
             return UserUpdateSerializer
         return UserSerializer
 
-    def get_object(self) -> User:
-        user = user_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, user)
-        return user
+    object_getter = staticmethod(user_get)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(user_list(request.user, include_inactive=True))

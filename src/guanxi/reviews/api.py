@@ -306,10 +306,7 @@ class ReviewEntryViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
         "adjust": ["reviews.adjust_reviewcycle"],
     }
 
-    def get_object(self) -> ReviewEntry:
-        entry = selectors.entry_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, entry)
-        return entry
+    object_getter = staticmethod(selectors.entry_get)
 
     def _render(self, entry: ReviewEntry) -> Response:
         row = selectors.entry_get(actor=self.request.user, pk=entry.pk)
@@ -405,10 +402,7 @@ class TreatmentApplicationViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
         "reject": ["reviews.decide_treatmentapplication"],
     }
 
-    def get_object(self) -> TreatmentApplication:
-        row = selectors.application_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, row)
-        return row
+    object_getter = staticmethod(selectors.application_get)
 
     def _render(self, pk: int, **kwargs: Any) -> Response:
         row = selectors.application_get(actor=self.request.user, pk=pk)

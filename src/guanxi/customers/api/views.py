@@ -160,10 +160,7 @@ class CustomerViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
         "history": [VIEW_CUSTOMER],
     }
 
-    def get_object(self) -> Customer:
-        customer = selectors.customer_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, customer)
-        return customer
+    object_getter = staticmethod(selectors.customer_get)
 
     def _render(self, customer_id: int, **kwargs: Any) -> Response:
         customer = selectors.customer_get(actor=self.request.user, pk=customer_id)
@@ -286,10 +283,7 @@ class ContactViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return ContactUpdateSerializer if self.action == "partial_update" else ContactSerializer
 
-    def get_object(self) -> Contact:
-        contact = selectors.contact_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, contact)
-        return contact
+    object_getter = staticmethod(selectors.contact_get)
 
     def _render(self, contact_id: int, **kwargs: Any) -> Response:
         contact = selectors.contact_get(actor=self.request.user, pk=contact_id)

@@ -243,10 +243,7 @@ class ImportJobViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return ImportUploadSerializer if self.action == "create" else ImportJobSerializer
 
-    def get_object(self) -> ImportJob:
-        job = selectors.import_job_get(actor=self.request.user, pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, job)
-        return job
+    object_getter = staticmethod(selectors.import_job_get)
 
     def list(self, request: Request) -> Response:
         jobs = selectors.import_job_list(actor=request.user)[:100]
