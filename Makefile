@@ -6,7 +6,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export PYTHONDONTWRITEBYTECODE := 1
 # Tests and the demo run in development mode (insecure key, http cookies); production sets SECRET_KEY.
-test test-fast test-postgres messages migrations-check docs: export GUANXI_DEV := 1
+test test-fast test-postgres messages migrations-check docs bench: export GUANXI_DEV := 1
 demo serve: export DEBUG ?= 1
 
 .PHONY: install demo serve worker test test-fast test-postgres test-browser lint format migrations-check bench docs messages clean

@@ -9,6 +9,7 @@ inside visible_to(actor). Deep pages: customers.search.pagination (keyset).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ from guanxi.core.errors import NotFound
 from guanxi.core.ids import parse_id
 from guanxi.customers.models import Contact, ContactRelation, Customer, SpecialDate
 from guanxi.customers.search import index as search_index
-from guanxi.org.scopes import VIEW
+from guanxi.org.scopes import VIEW, Scope, resolve_scope
 
 SORTS = {
     "updated": ["-updated_at", "-id"],
@@ -41,6 +42,28 @@ SORTS = {
     "created": ["-created_at", "-id"],
     "-created": ["created_at", "id"],
 }
+
+
+def customer_scope_sql(*, actor: Any, action: str = VIEW, column: str = "c.id") -> tuple[str, list]:
+    """The actor's data scope (visible_to) as an SQL condition on a customer id column, for
+    hot raw statements (recording a shipment or payment): compiled once per scope, not per
+    call — the ORM spends about a millisecond compiling the scoped query each time."""
+    scope = resolve_scope(actor, action)
+    if scope.nothing:
+        return "1 = 0", []
+    if scope.everything:
+        return "1 = 1", []
+    sql, params = _scope_subquery(scope)
+    return f"{column} IN ({sql})", list(params)
+
+
+@functools.lru_cache(maxsize=512)
+def _scope_subquery(scope: Scope) -> tuple[str, tuple[Any, ...]]:
+    # The SQL depends on the scope's value only (user, departments), so it is shared by
+    # every request of users with that scope; a change of roles gives a different scope.
+    query = Customer.objects.filter(Customer.scope_filter(scope)).values("pk").query
+    sql, params = query.sql_with_params()
+    return sql, tuple(params)
 
 
 def _is_mine(actor: Any) -> Case:
@@ -182,10 +205,17 @@ def recycle_bin(*, actor: Any) -> QuerySet[Customer]:
     )
 
 
+def phones_masked(*, actor: Any) -> bool:
+    """Whether the actor sees phone numbers masked outside their own customers
+    (compliance.mask_phones). Callers with many rows ask once, then apply phones_visible's
+    rule per row from customer_list's is_mine."""
+    return bool(policy.get("compliance.mask_phones"))
+
+
 def phones_visible(*, actor: Any, customer: Customer) -> bool:
     """Phone numbers are shown in full only on the actor's own customers (or when the
     company switches masking off: compliance.mask_phones)."""
-    if not policy.get("compliance.mask_phones"):
+    if not phones_masked(actor=actor):
         return True
     mine = getattr(customer, "is_mine", None)
     if mine is None:

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +35,8 @@ from guanxi.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from guanxi.core.ids import parse_id
+from guanxi.customers import selectors as customer_selectors
 from guanxi.customers.models import Customer
 from guanxi.ledger.models import (
     ZERO,
@@ -65,30 +67,42 @@ def _customer_for_entry(
 ) -> Customer:
     """A live customer the actor may change (their data scope), else NotFound. With
     `shipment_on`, the same query also reads the customer's payment terms (`terms`) and
-    the price coefficient in force that day (`coefficient`)."""
-    try:
-        pk = int(customer_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    rows = Customer.objects.visible_to(actor, CHANGE).filter(deleted_at__isnull=True, pk=pk)
-    if shipment_on is not None:
-        rows = rows.annotate(
-            terms=Subquery(
-                CustomerTerms.objects.filter(customer_id=OuterRef("pk")).values("days")[:1]
-            ),
-            coefficient=Subquery(
-                PriceCoefficient.objects.filter(
-                    customer_id=OuterRef("pk"),
-                    status=PriceCoefficient.Status.APPROVED,
-                    effective_from__lte=shipment_on,
-                )
-                .order_by("-effective_from", "-decided_at", "-id")
-                .values("coefficient")[:1]
-            ),
-        )
-    customer = rows.only("pk", "name", "owner_id", "department_id").first()
-    if customer is None:
+    the price coefficient in force that day (`coefficient`). One raw statement with the
+    scope compiled once per scope (customer_scope_sql): every shipment and payment starts
+    here."""
+    pk = parse_id(customer_id)
+    if pk is None:
         raise NotFound()
+    scoped, params = customer_selectors.customer_scope_sql(actor=actor, action=CHANGE)
+    extra, extra_params = "", []
+    if shipment_on is not None:
+        extra = f""",
+            (SELECT t.days FROM {CustomerTerms._meta.db_table} t WHERE t.customer_id = c.id),
+            (SELECT p.coefficient FROM {PriceCoefficient._meta.db_table} p
+             WHERE p.customer_id = c.id AND p.status = %s AND p.effective_from <= %s
+             ORDER BY p.effective_from DESC, p.decided_at DESC, p.id DESC LIMIT 1)"""
+        extra_params = [
+            PriceCoefficient.Status.APPROVED,
+            connection.ops.adapt_datefield_value(shipment_on),
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT c.id, c.name, c.owner_id, c.department_id{extra}
+                FROM {Customer._meta.db_table} c
+                WHERE c.id = %s AND c.deleted_at IS NULL AND {scoped}""",
+            [*extra_params, pk, *params],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound()
+    customer = Customer.from_db(
+        connection.alias, ["id", "name", "owner_id", "department_id"], row[:4]
+    )
+    if shipment_on is not None:
+        customer.terms = row[4]
+        customer.coefficient = (
+            None if row[5] is None else Decimal(str(row[5])).quantize(Decimal("0.0001"))
+        )
     return customer
 
 

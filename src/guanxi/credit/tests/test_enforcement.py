@@ -238,3 +238,49 @@ def test_over_the_limit_after_a_limit_cut_is_listed_and_swept(books):
     assert services.credit_investigations_sweep() == 1
     assert services.credit_investigations_sweep() == 0
     assert CreditInvestigation.objects.get().kind == "over_limit"
+
+
+def test_the_written_out_limit_query_agrees_with_the_orm_one(books):
+    """credit_charge_shipment's hand-written subquery (limit_in_force_sql) picks the same
+    limit as limit_in_force: latest effective_from, then latest decision, then latest id;
+    future and unapproved limits do not count."""
+    import datetime as dt
+
+    from django.db import connection
+
+    from guanxi.credit.models import CreditLimit
+
+    org, customer = books.org, books.bj
+    now = dt.datetime(2025, 6, 10, 2, 0, tzinfo=dt.UTC)
+
+    def add(amount, status, effective_from, decided_at):
+        return CreditLimit.objects.create(
+            customer=customer, amount=M(amount), reason="t", status=status,
+            proposed_by=org.finance, decided_by=org.gm, decided_at=decided_at,
+            effective=CreditLimit.Effective.NOW, effective_from=effective_from,
+        )  # fmt: skip
+
+    def written_out():
+        sql, params = selectors.limit_in_force_sql(customer_id=customer.pk, at=now)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, list(params))
+            row = cursor.fetchone()
+        return None if row is None else M(str(row[0])).quantize(M("0.01"))
+
+    def orm():
+        row = selectors.limit_in_force(customer_id=customer.pk, at=now)
+        return None if row is None else row.amount
+
+    approved, proposed = CreditLimit.Status.APPROVED, CreditLimit.Status.PENDING
+    day = dt.timedelta(days=1)
+    assert written_out() is None and orm() is None
+    add("1000", approved, now - 3 * day, now - 3 * day)
+    assert written_out() == orm() == M("1000")
+    add("2000", approved, now - day, now - 2 * day)
+    add("3000", approved, now - day, now - 4 * day)  # same start, decided earlier
+    assert written_out() == orm() == M("2000")
+    add("4000", approved, now + day, now)  # not yet in force
+    add("5000", proposed, now - day, None)  # not approved
+    assert written_out() == orm() == M("2000")
+    add("6000", approved, now - day, now - 2 * day)  # a tie: the later id wins
+    assert written_out() == orm() == M("6000")
