@@ -223,6 +223,9 @@ MEDIA_ROOT = STORAGES["default"]["OPTIONS"]["location"]
 MEDIA_URL = "/media/"  # never served directly: attachments go through a scoped, audited view
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# Database connections that set-based work over the whole archive uses at once
+# (guanxi.core.batches: credit re-rating, grading runs); PostgreSQL only.
+GUANXI_BATCH_WORKERS = env_int("GUANXI_BATCH_WORKERS", 2)
 GUANXI_ATTACHMENT_MAX_BYTES = env_int("GUANXI_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 
 # --- Mail -----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from guanxi import policy
 from guanxi.audit import services as audit
+from guanxi.core import batches
 from guanxi.core.errors import (
     CreditLimitExceeded,
     InvalidState,
@@ -694,27 +695,27 @@ def credit_rate(*, actor: Any, customer_id: Any, at: dt.datetime | None = None) 
 
 
 def credit_rate_all(
-    *, at: dt.datetime | None = None, only_due: bool = True, chunk: int = 100_000
+    *, at: dt.datetime | None = None, only_due: bool = True, chunk: int = 20_000
 ) -> int:
     """Re-rate every live customer with ledger entries, set-based in id ranges of `chunk`
-    (one transaction each): the half-yearly sweeper (only_due), the recompute command and
-    the benchmark. only_due: skip customers rated within credit.rating_valid_months."""
+    (one transaction each, on GUANXI_BATCH_WORKERS connections at once: core.batches):
+    the half-yearly sweeper (only_due), the recompute command and the benchmark.
+    only_due: skip customers rated within credit.rating_valid_months."""
     at = at or timezone.now()
     bounds = CustomerBalance.objects.aggregate(low=Min("customer_id"), high=Max("customer_id"))
     if bounds["low"] is None:
         return 0
-    written = 0
-    for start in range(bounds["low"], bounds["high"] + 1, chunk):
+    high = bounds["high"] + 1
+
+    def rate(part: range) -> int:
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 # the window sorts of one id range stay in memory
-                connection.cursor().execute("SET LOCAL work_mem = '256MB'")
-            written += credit_ratings_write(
-                customers=range(start, min(start + chunk, bounds["high"] + 1)),
-                at=at,
-                only_due=only_due,
-            )
-    return written
+                connection.cursor().execute("SET LOCAL work_mem = '64MB'")
+            return credit_ratings_write(customers=part, at=at, only_due=only_due)
+
+    ranges = [range(start, min(start + chunk, high)) for start in range(bounds["low"], high, chunk)]
+    return sum(batches.run_ranges(rate, ranges))
 
 
 # --- overrides -------------------------------------------------------------------------------

@@ -1,6 +1,10 @@
-"""The scoring model as plain functions, set-based: gather indicator values for a range of
-customers in one grouped query per indicator family, turn values into points, points into a
-score and the score into a grade. Policy: grading.model, grading.bands.
+"""The scoring model as plain functions, set-based: read the figures of every customer once,
+one statement per indicator family (load → Columns: compact integer columns, money in
+cents), resolve the percentiles from those columns, then turn values into points, points
+into a score and the score into a grade column by column in integers (Scorer), by id
+range. score_one is the same computation for one customer, step by step in Decimals, from
+the facts of gather (the per-customer form of the columns). Policy: grading.model,
+grading.bands.
 
 Definitions (the decisions of this module; "the month" is the as-of day's month):
 
@@ -9,11 +13,13 @@ Definitions (the decisions of this module; "the month" is the as-of day's month)
 - order_amount / order_profit: shipped amount / amount − cost in y1 (CustomerMonth).
 - collection_rate: paid ÷ shipped in y1 (None without shipments).
 - yoy_growth: (y1 − y0) ÷ y0; growth_3y: (y1 − y3) ÷ y3 (None when the base is 0).
-- order_count: shipments in y1 (a reversal takes one off).
+- order_count: shipments in y1 (a reversal takes one off, in the month of the shipment it
+  reverses, like the amounts; CustomerMonth.shipped_count).
 - receivable_days: receivable balance ÷ (y1 shipped ÷ 365), the days of sales still
   unpaid (应收账款周转天数; CustomerBalance, cheap); None without y1 shipments.
-- days_late: average days late of the late shipments, FIFO (ledger.analytics.timeliness);
-  None until a shipment is settled or overdue.
+- days_late: average days late of the late shipments, FIFO (ledger.analytics.timeliness,
+  read through its lighter statement timeliness_sql); None until a shipment is settled or
+  overdue.
 - stagnant_orders: what open orders dated stagnant_order_days or more before the as-of
   day still have to ship (a negative indicator: use direction "lower").
 - registered_capital: the archive's registered capital (万元).
@@ -33,13 +39,20 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
+import json
 import math
-from collections.abc import Iterable, Iterator
+import threading
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connection, connections, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi import policy
@@ -48,7 +61,7 @@ from guanxi.customers.models import Customer
 from guanxi.grading.models import RoleScore
 from guanxi.grading.rules import ROLE_SOURCE
 from guanxi.ledger import analytics
-from guanxi.ledger.models import CustomerBalance, CustomerMonth, Order, Shipment
+from guanxi.ledger.models import CustomerBalance, CustomerMonth, Order
 from guanxi.ledger.periods import add_months, month_start
 
 CENT = Decimal("0.01")
@@ -64,7 +77,7 @@ FAMILY = {
     "collection_rate": "months",
     "yoy_growth": "months",
     "growth_3y": "months",
-    "order_count": "shipments",
+    "order_count": "months",  # CustomerMonth.shipped_count
     "days_late": "timeliness",
     "receivable_days": "months+balances",
     "stagnant_orders": "orders",
@@ -246,15 +259,26 @@ def pack_load(*, at: dt.datetime | None = None, draft: dict[str, Any] | None = N
 
 
 # --- gathering values -------------------------------------------------------------------------
+# The figures of every customer are read once per run, one statement per indicator family
+# (over all customers, or an id range or list), into compact integer columns: money in cents,
+# so a million customers take a few megabytes per figure and no Decimal is made before
+# scoring. Customers without rows of a family read as zeros (or NONE: no value).
 Customers = range | list[int]
-
-
-def _in(qs: QuerySet, customers: Customers, field_name: str = "customer_id") -> QuerySet:
-    if isinstance(customers, range):
-        return qs.filter(
-            **{f"{field_name}__gte": customers.start, f"{field_name}__lt": customers.stop}
-        )
-    return qs.filter(**{f"{field_name}__in": list(customers)})
+NONE = -(1 << 63)  # no value, in a column
+FETCH = 10_000  # rows per fetch
+SCALE = {  # decimal places of each source's value (its column holds value × 10**places)
+    "order_amount": 2,
+    "order_profit": 2,
+    "collection_rate": 4,
+    "yoy_growth": 4,
+    "growth_3y": 4,
+    "order_count": 0,
+    "receivable_days": 1,
+    "days_late": 1,
+    "stagnant_orders": 2,
+    "registered_capital": 2,
+    ROLE_SOURCE: 2,
+}
 
 
 def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
@@ -269,130 +293,423 @@ def _growth(current: Decimal, base: Decimal) -> Decimal | None:
     return ((current - base) / base).quantize(RATIO, ROUND_HALF_UP)
 
 
-def _months(customers: Customers, as_of: dt.date) -> dict[int, dict[str, Any]]:
+def _half_up(numerator: int, denominator: int) -> int:
+    """numerator ÷ denominator (> 0) rounded half away from zero: exactly what quantizing
+    the Decimal quotient with ROUND_HALF_UP gives."""
+    if numerator >= 0:
+        return (2 * numerator + denominator) // (2 * denominator)
+    return -((2 * -numerator + denominator) // (2 * denominator))
+
+
+def _text(value: int, places: int) -> str:
+    """value × 10**-places as str() of the Decimal with that exponent prints it."""
+    if not places:
+        return str(value)
+    sign, value = ("-", -value) if value < 0 else ("", value)
+    whole, part = divmod(value, 10**places)
+    return f"{sign}{whole}.{part:0{places}d}"
+
+
+def _decimal(value: int, places: int) -> Decimal | int:
+    return Decimal(value).scaleb(-places) if places else value
+
+
+class Columns:
+    """The raw figures of a set of alive customers, one integer column per figure (array of
+    signed 64-bit integers: a customer's sums fit, money columns holding less than 10^14
+    yuan a row), indexed by slot: id − the lowest id (ids of other customers in between
+    get unused slots), or the position in the list for a sparse list."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+        self.low = ids[0] if ids else 0
+        span = ids[-1] - self.low + 1 if ids else 0
+        self.positions: dict[int, int] | None = None
+        if span <= 2 * len(ids) + 1024:
+            self.size = span
+            self.alive = bytearray(span)
+            for pk in ids:
+                self.alive[pk - self.low] = 1
+        else:
+            self.size = len(ids)
+            self.alive = bytearray(b"\x01") * len(ids)
+            self.positions = {pk: i for i, pk in enumerate(ids)}
+        self.data: dict[str, array[int]] = {}
+
+    def slot(self, pk: int) -> int | None:
+        if self.positions is not None:
+            return self.positions.get(pk)
+        slot = pk - self.low
+        return slot if 0 <= slot < self.size else None
+
+    def pk(self, slot: int) -> int:
+        return self.ids[slot] if self.positions is not None else self.low + slot
+
+    def column(self, name: str, default: int = 0) -> array[int]:
+        found = self.data.get(name)
+        if found is None:
+            found = self.data[name] = array("q", [default]) * self.size
+        return found
+
+    def fill(self, rows: Iterable[tuple[Any, ...]], *names: str, default: int = 0) -> None:
+        """Rows (customer id, value per name) into the named columns; customers outside the
+        set are skipped."""
+        columns = [self.column(name, default) for name in names]
+        for pk, *values in rows:
+            slot = self.slot(pk)
+            if slot is None:
+                continue
+            for column, value in zip(columns, values, strict=True):
+                column[slot] = default if value is None else int(value)
+
+    def windows(self, size: int) -> Iterator[tuple[int, int, range | list[int]]]:
+        """Consecutive parts of at most `size` customers: (first slot, slot after the last,
+        the customers as an id range or list)."""
+        for start in range(0, len(self.ids), size):
+            part = self.ids[start : start + size]
+            if self.positions is not None:
+                yield start, start + len(part), part
+            else:
+                a, b = part[0] - self.low, part[-1] - self.low + 1
+                yield a, b, range(part[0], part[-1] + 1)
+
+
+def _where(customers: Customers | None, column: str = "customer_id") -> tuple[str, list[Any]]:
+    if customers is None:
+        return "", []
+    if isinstance(customers, range):
+        return f" AND {column} >= %s AND {column} < %s", [customers.start, customers.stop]
+    ids = [int(pk) for pk in customers]
+    if not ids:
+        return " AND 1 = 0", []
+    return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", ids
+
+
+def _rows(sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
+    """The rows of a statement, fetched in batches (a server-side cursor on PostgreSQL)."""
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(FETCH):
+            yield from batch
+
+
+@contextmanager
+def _reading() -> Iterator[None]:
+    """PostgreSQL: one transaction for the reads (server-side cursors need one), planned for
+    reading every row (not the first ones fast) with room for the sorts."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        yield
+
+
+def customer_ids(customers: Customers | None = None) -> list[int]:
+    """The alive customers of a range or list (all when None), in id order."""
+    where, params = _where(customers, "id")
+    sql = f"SELECT id FROM {Customer._meta.db_table} WHERE deleted_at IS NULL{where} ORDER BY id"
+    return [row[0] for row in _rows(sql, params)]
+
+
+APART_FROM = 20_000  # customers from which the timeliness statement runs in a thread
+
+
+def load(
+    *,
+    families: set[str],
+    customers: Customers | None,
+    as_of: dt.date,
+    stagnant_order_days: int = 90,
+    roles: Iterable[str] = (),
+) -> Columns:
+    """The figures of the families for the alive customers of `customers` (all when None),
+    one statement per family. For everyone outside a transaction, the timeliness statement
+    (the longest) runs meanwhile in a thread on its own connection: the database computes
+    it on one core while the other reads the rest."""
+    apart = customers is None and not connection.in_atomic_block
+    with _reading():
+        found = Columns(customer_ids(customers))
+        joined: Callable[[], None] | None = None
+        if "timeliness" in families:
+            found.column("days_late", NONE)
+            if apart and len(found.ids) >= APART_FROM:
+                joined = _apart(lambda: _load_timeliness(found, customers, as_of, reading=True))
+            else:
+                _load_timeliness(found, customers, as_of)
+        try:
+            if "months" in families:
+                _load_months(found, customers, as_of)
+            if "balances" in families:
+                where, params = _where(customers)
+                found.fill(
+                    _rows(
+                        f"SELECT customer_id, {analytics.cents('balance')}"
+                        f" FROM {CustomerBalance._meta.db_table} WHERE 1 = 1{where}",
+                        params,
+                    ),
+                    "balance",
+                )
+            if "orders" in families:
+                _load_orders(found, customers, as_of, stagnant_order_days)
+            if "roles" in families:
+                _load_roles(found, customers, set(roles))
+            if "archive" in families:
+                rows = Customer.objects.filter(registered_capital__isnull=False)
+                if customers is not None:
+                    rows = _in_ids(rows, customers)
+                found.fill(
+                    (
+                        (pk, int(v.scaleb(2)))
+                        for pk, v in rows.values_list("pk", "registered_capital")
+                    ),
+                    "capital",
+                    default=NONE,
+                )
+        finally:
+            if joined is not None:
+                joined()
+    return found
+
+
+def _apart(work: Callable[[], None]) -> Callable[[], None]:
+    """Start `work` in a thread (with its own database connection, closed at the end);
+    returns the function that waits for it and raises its error, if any."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - raised again by the caller's join
+            errors.append(exc)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=run, name="grading-read", daemon=True)
+    thread.start()
+
+    def join() -> None:
+        thread.join()
+        if errors:
+            raise errors[0]
+
+    return join
+
+
+def _in_ids(qs: QuerySet, customers: Customers) -> QuerySet:
+    if isinstance(customers, range):
+        return qs.filter(pk__gte=customers.start, pk__lt=customers.stop)
+    return qs.filter(pk__in=list(customers))
+
+
+def _load_months(found: Columns, customers: Customers | None, as_of: dt.date) -> None:
+    """Shipped amount, cost, paid amount and shipment count of y1, shipped amount of y0 and
+    y3 (CustomerMonth: a dozen rows per customer)."""
     this_month = month_start(as_of)
     m12, m24, m36 = (add_months(this_month, -n) for n in (12, 24, 36))
-    y1 = Q(month__gte=m12, month__lt=this_month)
-    rows = (
-        _in(CustomerMonth.objects.filter(month__gte=m36, month__lt=this_month), customers)
-        .values("customer_id")
-        .annotate(
-            y1=Sum("shipped_amount", filter=y1),
-            cost=Sum("shipped_cost", filter=y1),
-            paid=Sum("paid_amount", filter=y1),
-            y0=Sum("shipped_amount", filter=Q(month__gte=m24, month__lt=m12)),
-            y3=Sum("shipped_amount", filter=Q(month__gte=m36, month__lt=add_months(m36, 12))),
-        )
-        .values_list("customer_id", "y1", "cost", "paid", "y0", "y3")
+    p = analytics._param
+    cents = analytics.cents
+    where, params = _where(customers)
+    # SQLite: not the month index row by row but the covering index in customer order
+    month = "+month" if connection.vendor == "sqlite" else "month"
+    sql = f"""
+        SELECT customer_id,
+               {cents("SUM(shipped_amount) FILTER (WHERE month >= %s)")},
+               {cents("SUM(shipped_cost) FILTER (WHERE month >= %s)")},
+               {cents("SUM(paid_amount) FILTER (WHERE month >= %s)")},
+               SUM(shipped_count) FILTER (WHERE month >= %s),
+               {cents("SUM(shipped_amount) FILTER (WHERE month >= %s AND month < %s)")},
+               {cents("SUM(shipped_amount) FILTER (WHERE month < %s)")}
+        FROM {CustomerMonth._meta.db_table}
+        WHERE {month} >= %s AND {month} < %s{where}
+        GROUP BY customer_id
+    """
+    months = [p(m12)] * 4 + [p(m24), p(m12), p(add_months(m36, 12)), p(m36), p(this_month)]
+    found.fill(_rows(sql, months + params), "y1", "cost", "paid", "count", "y0", "y3")
+
+
+def _load_timeliness(
+    found: Columns, customers: Customers | None, as_of: dt.date, *, reading: bool = False
+) -> None:
+    """Average days late × 10 of the decided customers (ledger.analytics.timeliness_sql).
+    `reading`: in a reading transaction of its own (a thread of load)."""
+    if reading:
+        with _reading():
+            _load_timeliness(found, customers, as_of)
+        return
+    sql, params, _columns = analytics.timeliness_sql(as_of=as_of, customers=customers)
+    found.fill(
+        (
+            (pk, (_half_up(10 * int(days or 0), int(late)) if late else 0) if decided else None)
+            for pk, decided, _on_time, late, days in _rows(sql, params)
+        ),
+        "days_late",
+        default=NONE,
     )
-    found = {}
-    for customer_id, y1_amount, cost, paid, y0, y3 in rows:
-        amount = analytics.to_money(y1_amount)
-        active = y1_amount is not None and amount != 0
-        found[customer_id] = {
-            "order_amount": amount if active else None,
-            "order_profit": analytics.to_money(amount - analytics.to_money(cost))
-            if active
-            else None,
-            "collection_rate": _ratio(analytics.to_money(paid), amount),
-            "yoy_growth": _growth(amount, analytics.to_money(y0)),
-            "growth_3y": _growth(amount, analytics.to_money(y3)),
-        }
-    return found
 
 
-def _shipments(customers: Customers, as_of: dt.date) -> dict[int, dict[str, Any]]:
-    this_month = month_start(as_of)
-    rows = (
-        _in(
-            Shipment.objects.filter(date__gte=add_months(this_month, -12), date__lt=this_month),
-            customers,
-        )  # fmt: skip
-        .values("customer_id")
-        .annotate(
-            n=Count("id", filter=Q(reversal_of__isnull=True)),
-            reversed=Count("id", filter=Q(reversal_of__isnull=False)),
-        )
-        .values_list("customer_id", "n", "reversed")
-    )
-    return {pk: {"order_count": max(0, n - r)} for pk, n, r in rows}
+def _load_orders(found: Columns, customers: Customers | None, as_of: dt.date, days: int) -> None:
+    """What open orders dated `days` or more before the as-of day still have to ship."""
+    where, params = _where(customers)
+    cents = analytics.cents
+    sql = f"""
+        SELECT customer_id, {cents("SUM(amount)")} - {cents("SUM(shipped_amount)")}
+        FROM {Order._meta.db_table}
+        WHERE status = %s AND date <= %s{where}
+        GROUP BY customer_id
+    """
+    cutoff = analytics._param(as_of - dt.timedelta(days=days))
+    found.fill(_rows(sql, [Order.Status.OPEN, cutoff, *params]), "stagnant", default=NONE)
 
 
-def _timeliness(customers: Customers, as_of: dt.date) -> dict[int, dict[str, Any]]:
-    found = analytics.timeliness(as_of=as_of, customers=customers)
-    return {pk: {"days_late": t.avg_days_late if t.decided else None} for pk, t in found.items()}
+def _load_roles(found: Columns, customers: Customers | None, codes: set[str]) -> None:
+    if not codes:
+        return
+    for code in codes:
+        found.column(f"role:{code}", NONE)
+    where, params = _where(customers)
+    marks = ", ".join(["%s"] * len(codes))
+    sql = f"""
+        SELECT customer_id, indicator, {analytics.cents("points")}
+        FROM {RoleScore._meta.db_table}
+        WHERE "current" = %s AND indicator IN ({marks}){where}
+    """
+    for pk, code, points in _rows(sql, [True, *sorted(codes), *params]):
+        slot = found.slot(pk)
+        if slot is not None:
+            found.data[f"role:{code}"][slot] = int(points)
 
 
-def _balances(customers: Customers) -> dict[int, dict[str, Any]]:
-    rows = _in(CustomerBalance.objects.all(), customers).values_list("customer_id", "balance")
-    return {pk: {"balance": balance} for pk, balance in rows}
+def source_values(
+    indicator: Indicator, found: Columns, start: int = 0, stop: int | None = None
+) -> list[int | None]:
+    """The indicator's values for the slots start…stop, as integers at SCALE[source]
+    (None: no value), by the definitions in the module doc."""
+    stop = found.size if stop is None else stop
+    source = indicator.source
+
+    def col(name: str, default: int = 0) -> array[int]:
+        return found.column(name, default)[start:stop]
+
+    if source == "order_amount":
+        return [y or None for y in col("y1")]
+    if source == "order_profit":
+        return [(y - c) if y else None for y, c in zip(col("y1"), col("cost"), strict=True)]
+    if source == "collection_rate":
+        pairs = zip(col("paid"), col("y1"), strict=True)
+        return [_half_up(p * 10_000, y) if y > 0 else None for p, y in pairs]
+    if source in ("yoy_growth", "growth_3y"):
+        pairs = zip(col("y1"), col("y0" if source == "yoy_growth" else "y3"), strict=True)
+        return [_half_up((y - b) * 10_000, b) if b > 0 else None for y, b in pairs]
+    if source == "order_count":
+        return [n if n > 0 else 0 for n in col("count")]
+    if source == "receivable_days":
+        pairs = zip(col("balance"), col("y1"), strict=True)
+        return [_half_up(max(0, b) * 3650, y) if y > 0 else None for b, y in pairs]
+    if source == "stagnant_orders":
+        return [s if s > 0 else 0 for s in col("stagnant", NONE)]
+    name = {
+        "days_late": "days_late",
+        "registered_capital": "capital",
+        ROLE_SOURCE: f"role:{indicator.code}",
+    }[source]
+    return [None if v == NONE else v for v in col(name, NONE)]
 
 
-def _orders(customers: Customers, as_of: dt.date, days: int) -> dict[int, dict[str, Any]]:
-    rows = (
-        _in(
-            Order.objects.filter(
-                status=Order.Status.OPEN, date__lte=as_of - dt.timedelta(days=days)
-            ),
-            customers,
-        )
-        .values("customer_id")
-        .annotate(total=Sum("amount"), shipped=Sum("shipped_amount"))
-        .values_list("customer_id", "total", "shipped")
-    )
-    return {
-        pk: {"stagnant_orders": max(ZERO, analytics.to_money(t) - analytics.to_money(s))}
-        for pk, t, s in rows
-    }
+def value_text(source: str, value: int) -> str:
+    """str() of the value as the reference computation (value_of) returns it: a Decimal with
+    SCALE[source] places, an int for the shipment count, Decimal 0 without stagnant orders."""
+    if source == "stagnant_orders" and value == 0:
+        return "0"
+    return _text(value, SCALE[source])
 
 
-def _roles(customers: Customers, codes: set[str]) -> dict[int, dict[str, Any]]:
-    rows = _in(RoleScore.objects.filter(current=True, indicator__in=codes), customers)
-    found: dict[int, dict[str, Any]] = {}
-    for pk, indicator, points in rows.values_list("customer_id", "indicator", "points"):
-        found.setdefault(pk, {})[f"role:{indicator}"] = points
-    return found
-
-
-def customer_ids(customers: Customers) -> list[int]:
-    """The alive customers of a range or list, in id order."""
-    return list(
-        _in(Customer.objects.alive(), customers, "pk").order_by("pk").values_list("pk", flat=True)
-    )
+def _json_texts(source: str, values: list[int | None]) -> list[str]:
+    """value_text in JSON quotes (null for None), column by column (no call per value)."""
+    places = SCALE[source]
+    if places == 2:
+        texts = [
+            "null"
+            if v is None
+            else f'"{v // 100}.{v % 100:02d}"'
+            if v >= 0
+            else f'"-{-v // 100}.{-v % 100:02d}"'
+            for v in values
+        ]
+    elif places == 4:
+        texts = [
+            "null"
+            if v is None
+            else f'"{v // 10_000}.{v % 10_000:04d}"'
+            if v >= 0
+            else f'"-{-v // 10_000}.{-v % 10_000:04d}"'
+            for v in values
+        ]
+    elif places == 1:
+        texts = [
+            "null"
+            if v is None
+            else f'"{v // 10}.{v % 10}"'
+            if v >= 0
+            else f'"-{-v // 10}.{-v % 10}"'
+            for v in values
+        ]
+    elif places:
+        texts = ["null" if v is None else f'"{value_text(source, v)}"' for v in values]
+    else:
+        texts = ["null" if v is None else f'"{v}"' for v in values]
+    if source == "stagnant_orders":
+        return ['"0"' if v == 0 else t for v, t in zip(values, texts, strict=True)]
+    return texts
 
 
 def gather(
     *, pack: Pack, customers: Customers, as_of: dt.date, only: set[str] | None = None
 ) -> tuple[list[int], dict[int, dict[str, Any]], dict[int, Any]]:
     """(ids, facts per customer, registered capital per customer) for the alive customers
-    of `customers`; one grouped query per indicator family the pack uses (or `only`)."""
-    ids = customer_ids(customers)
+    of `customers`, the families the pack uses (or `only`): the per-customer form of
+    load(), for value_of and score_one."""
     families = pack.families if only is None else only
-    parts = []
+    roles = {i.code for i in pack.indicators if i.source == ROLE_SOURCE}
+    found = load(
+        families=families, customers=customers, as_of=as_of,
+        stagnant_order_days=pack.stagnant_order_days, roles=roles,
+    )  # fmt: skip
+    sources: dict[str, Indicator] = {}
     if "months" in families:
-        parts.append(_months(customers, as_of))
-    if "shipments" in families:
-        parts.append(_shipments(customers, as_of))
-    if "timeliness" in families:
-        parts.append(_timeliness(customers, as_of))
-    if "balances" in families:
-        parts.append(_balances(customers))
-    if "orders" in families:
-        parts.append(_orders(customers, as_of, pack.stagnant_order_days))
-    if "roles" in families:
-        codes = {i.code for i in pack.indicators if i.source == ROLE_SOURCE}
-        parts.append(_roles(customers, codes))
+        for source in ("order_amount", "order_profit", "collection_rate", "yoy_growth",
+                       "growth_3y", "order_count"):  # fmt: skip
+            sources[source] = Indicator(source, "", "", ZERO, source, "thresholds")
+    for family, source in (("timeliness", "days_late"), ("orders", "stagnant_orders")):
+        if family in families:
+            sources[source] = Indicator(source, "", "", ZERO, source, "thresholds")
+    for code in roles if "roles" in families else ():
+        sources[f"role:{code}"] = Indicator(code, "", "", ZERO, ROLE_SOURCE, "role")
+    columns = {key: source_values(ind, found) for key, ind in sources.items()}
+    balances = found.data.get("balance")
+    capitals = found.data.get("capital")
     facts: dict[int, dict[str, Any]] = {}
-    for part in parts:
-        for pk, values in part.items():
-            facts.setdefault(pk, {}).update(values)
     capital: dict[int, Any] = {}
-    if "archive" in families:
-        capital = dict(
-            _in(Customer.objects.filter(registered_capital__isnull=False), customers, "pk")
-            .values_list("pk", "registered_capital")
-        )  # fmt: skip
-    return ids, facts, capital
+    for pk in found.ids:
+        slot = found.slot(pk)
+        assert slot is not None
+        row: dict[str, Any] = {}
+        for key, values in columns.items():
+            value = values[slot]
+            if value is None:
+                continue
+            source = sources[key].source
+            if source == "stagnant_orders" and value == 0:
+                row[key] = ZERO
+            else:
+                row[key] = _decimal(value, SCALE[source])
+        if balances is not None:
+            row["balance"] = _decimal(balances[slot], 2)
+        facts[pk] = row
+        if capitals is not None and capitals[slot] != NONE:
+            capital[pk] = _decimal(capitals[slot], 2)
+    return found.ids, facts, capital
 
 
 def value_of(indicator: Indicator, facts: dict[str, Any], capital: Any) -> Any:
@@ -414,7 +731,7 @@ def value_of(indicator: Indicator, facts: dict[str, Any], capital: Any) -> Any:
 
 
 # --- percentiles ------------------------------------------------------------------------------
-def nearest_rank(ordered: list[Any], pct: Decimal) -> Any:
+def nearest_rank(ordered: Sequence[Any], pct: Decimal) -> Any:
     """The nearest-rank percentile of an ascending list (pct 0 → the smallest)."""
     rank = max(1, math.ceil(float(pct) / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
@@ -423,12 +740,50 @@ def nearest_rank(ordered: list[Any], pct: Decimal) -> Any:
 def resolve_percentiles(pack: Pack, population: dict[str, list[Any]]) -> Pack:
     """A copy of the pack whose percentile indicators carry concrete threshold steps, from
     the values of all customers (`population[code]`, None left out)."""
+    return _resolved(
+        pack,
+        {
+            code: sorted(dec(v) for v in values if v is not None)
+            for code, values in population.items()
+        },
+    )
+
+
+class _Ranked(Sequence[Decimal]):
+    """Ascending integer values of one source, read as the Decimals value_of returns."""
+
+    def __init__(self, values: list[int], source: str) -> None:
+        self.values = values
+        self.source = source
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, index: Any) -> Any:
+        return Decimal(value_text(self.source, self.values[index]))
+
+
+def resolve_from(pack: Pack, found: Columns) -> Pack:
+    """resolve_percentiles over the alive customers of `found` (loaded with the families of
+    the percentile indicators), sorting integers."""
+    ordered: dict[str, Sequence[Any]] = {}
+    for indicator in pack.indicators:
+        if indicator.scale == "percentile":
+            values = source_values(indicator, found)
+            known = [v for v, alive in zip(values, found.alive, strict=True) if alive]
+            ordered[indicator.code] = _Ranked(
+                sorted(v for v in known if v is not None), indicator.source
+            )
+    return _resolved(pack, ordered)
+
+
+def _resolved(pack: Pack, population: dict[str, Sequence[Any]]) -> Pack:
     resolved = []
     for indicator in pack.indicators:
         if indicator.scale != "percentile":
             resolved.append(indicator)
             continue
-        ordered = sorted(dec(v) for v in population.get(indicator.code, []) if v is not None)
+        ordered = population.get(indicator.code, [])
         steps: list[tuple[Decimal, Decimal]] = []
         if ordered:
             for pct, points in indicator.pct_steps:
@@ -463,20 +818,9 @@ def needs_population(pack: Pack) -> bool:
     return any(i.scale == "percentile" for i in pack.indicators)
 
 
-def population(*, pack: Pack, chunks: Iterable[Customers], as_of: dt.date) -> dict[str, list[Any]]:
-    """Values of the percentile indicators for all customers (only their families)."""
-    wanted = [i for i in pack.indicators if i.scale == "percentile"]
-    families = families_of(wanted)
-    found: dict[str, list[Any]] = {i.code: [] for i in wanted}
-    for chunk in chunks:
-        ids, facts, capital = gather(pack=pack, customers=chunk, as_of=as_of, only=families)
-        for pk in ids:
-            row = facts.get(pk, {})
-            for indicator in wanted:
-                value = value_of(indicator, row, capital.get(pk))
-                if value is not None:
-                    found[indicator.code].append(value)
-    return found
+def population_families(pack: Pack) -> set[str]:
+    """The families the percentile indicators read."""
+    return families_of(i for i in pack.indicators if i.scale == "percentile")
 
 
 # --- scoring ----------------------------------------------------------------------------------
@@ -490,18 +834,192 @@ class Scored:
 
 
 def score_one(pack: Pack, customer_id: int, facts: dict[str, Any], capital: Any) -> Scored:
+    """One customer from its facts (gather): the reference computation, step by step in
+    Decimals, that Scorer reproduces on columns."""
     values = [value_of(ind, facts, capital) for ind in pack.indicators]
     points = [ind.points_for(v) for ind, v in zip(pack.indicators, values, strict=True)]
     score = sum((pack.contribution(i, p) for i, p in enumerate(points)), ZERO)
     return Scored(customer_id, pack.band_for(score, values), score, values, points)
 
 
-def score_chunk(
-    pack: Pack, ids: list[int], facts: dict[int, dict[str, Any]], capital: dict[int, Any]
-) -> Iterator[Scored]:
-    empty: dict[str, Any] = {}
-    for pk in ids:
-        yield score_one(pack, pk, facts.get(pk, empty), capital.get(pk))
+def _scaled(value: Decimal, places: int, rounding: str) -> int:
+    return int(value.scaleb(places).to_integral_value(rounding=rounding))
+
+
+def _cents(value: Decimal) -> int:
+    return int(value.scaleb(2))
+
+
+@dataclass
+class _Item:
+    """One indicator compiled: steps as (threshold at the value's scale, contribution in
+    cents, points as JSON text), best first; `ascending` the thresholds sorted for bisect
+    when they are monotonic (the usual case), else None."""
+
+    index: int
+    source: str
+    places: int
+    role: bool
+    lower: bool
+    steps: list[tuple[int, int, str]]
+    ascending: list[int] | None
+
+
+ZERO_POINTS = f'"{ZERO}"'
+
+
+class Scorer:
+    """A pack with resolved percentiles, compiled to score customers from columns (load)
+    column by column in integers: the same values, points, scores and grades as score_one
+    gives from their facts, as the JSON texts stored in GradeScore."""
+
+    def __init__(self, pack: Pack) -> None:
+        self.pack = pack
+        self.items = [self._compile(i, ind) for i, ind in enumerate(pack.indicators)]
+        codes = {ind.code: i for i, ind in enumerate(pack.indicators)}
+        self.bands: list[tuple[int, list[tuple[int | None, int]], str]] = []
+        for band in pack.bands:
+            need: list[tuple[int | None, int]] = []
+            for code, limit in (band.get("require") or {}).items():
+                index = codes.get(code)
+                places = 0 if index is None else self.items[index].places
+                need.append((index, _scaled(dec(limit), places, ROUND_CEILING)))
+            self.bands.append((_scaled(dec(band["min"]), 2, ROUND_CEILING), need, band["code"]))
+        self.requires = [i for _min, need, _code in self.bands for i, _limit in need]
+        self._roles: dict[tuple[int, int], tuple[int, str]] = {}
+
+    def _compile(self, index: int, indicator: Indicator) -> _Item:
+        places = SCALE[indicator.source]
+        lower = indicator.direction == "lower"
+        steps = [
+            (
+                _scaled(bound, places, ROUND_FLOOR if lower else ROUND_CEILING),
+                _cents(self.pack.contribution(index, points)),
+                f'"{points}"',
+            )
+            for bound, points in indicator.steps
+        ]
+        thresholds = [t for t, _c, _p in steps]
+        monotonic = thresholds == sorted(thresholds, reverse=not lower)
+        return _Item(
+            index=index,
+            source=indicator.source,
+            places=places,
+            role=indicator.scale == "role",
+            lower=lower,
+            steps=steps,
+            ascending=(thresholds if lower else thresholds[::-1]) if monotonic else None,
+        )
+
+    def _step(self, item: _Item, value: int) -> int:
+        """The index of the first step the value reaches, len(steps) if none."""
+        if item.ascending is not None:
+            if item.lower:
+                return bisect_left(item.ascending, value)
+            return len(item.steps) - bisect_right(item.ascending, value)
+        for index, (threshold, _c, _p) in enumerate(item.steps):
+            if (value <= threshold) if item.lower else (value >= threshold):
+                return index
+        return len(item.steps)
+
+    def _role(self, item: _Item, value: int) -> tuple[int, str]:
+        key = (item.index, value)
+        found = self._roles.get(key)
+        if found is None:
+            points = Decimal(_text(value, item.places))
+            found = (_cents(self.pack.contribution(item.index, points)), f'"{points}"')
+            self._roles[key] = found
+        return found
+
+    def _columns(
+        self, item: _Item, values: list[int | None]
+    ) -> tuple[list[int], list[str], list[str]]:
+        """Contributions (cents), value texts and points texts of one indicator."""
+        texts = _json_texts(item.source, values)
+        if item.role:
+            scored = [(0, ZERO_POINTS) if v is None else self._role(item, v) for v in values]
+            return [c for c, _p in scored], texts, [p for _c, p in scored]
+        last = len(item.steps)
+        ascending = item.ascending
+        if ascending is None:
+            picked = [last if v is None else self._step(item, v) for v in values]
+        elif item.lower:
+            picked = [last if v is None else bisect_left(ascending, v) for v in values]
+        else:
+            picked = [last if v is None else last - bisect_right(ascending, v) for v in values]
+        contributions = [c for _t, c, _p in item.steps] + [0]
+        points = [p for _t, _c, p in item.steps] + [ZERO_POINTS]
+        return [contributions[i] for i in picked], texts, [points[i] for i in picked]
+
+    def _band(self, total: int, row: tuple[int | None, ...] | None) -> str:
+        for minimum, need, code in self.bands:
+            if total >= minimum and all(
+                i is not None and row is not None and row[i] is not None and row[i] >= limit
+                for i, limit in need
+            ):
+                return code
+        return self.bands[-1][2]
+
+    def _grades(self, totals: list[int], values: list[list[int | None]]) -> list[str]:
+        if self.requires:
+            rows = zip(*values, strict=True)
+            return [self._band(t, row) for t, row in zip(totals, rows, strict=True)]
+        # minimums strictly decreasing (grading.bands without requirements): the band is
+        # the one with the highest minimum reached, the last one below every minimum
+        minimums = [m for m, _need, _code in self.bands][::-1]
+        if any(a >= b for a, b in itertools.pairwise(minimums)):
+            return [self._band(t, None) for t in totals]
+        codes = [self.bands[-1][2]] + [code for _m, _need, code in self.bands][::-1]
+        return [codes[bisect_right(minimums, t)] for t in totals]
+
+    def score(self, found: Columns, start: int, stop: int) -> list[tuple[int, str, int, str, str]]:
+        """(customer id, grade, score in cents, values JSON, points JSON) of the alive
+        customers in the slots start…stop."""
+        values = [source_values(self.pack.indicators[i.index], found, start, stop)
+                  for i in self.items]  # fmt: skip
+        contributions, texts, points = [], [], []
+        for item, column in zip(self.items, values, strict=True):
+            c, t, p = self._columns(item, column)
+            contributions.append(c)
+            texts.append(t)
+            points.append(p)
+        totals = list(map(sum, zip(*contributions, strict=True)))
+        grades = self._grades(totals, values)
+        value_json = map("[{}]".format, map(",".join, zip(*texts, strict=True)))
+        points_json = map("[{}]".format, map(",".join, zip(*points, strict=True)))
+        slots = range(start, stop)
+        ids = slots if found.positions is None else found.ids[start:stop]
+        low = found.low if found.positions is None else 0
+        alive = found.alive
+        return [
+            (low + pk, grade, total, v, p)
+            for slot, pk, grade, total, v, p in zip(
+                slots, ids, grades, totals, value_json, points_json, strict=True
+            )
+            if alive[slot]
+        ]
+
+    def scored(self, found: Columns, start: int, stop: int) -> list[Scored]:
+        """score() as Scored objects (values and points as score_one gives them)."""
+        found_values = {}
+        for item in self.items:
+            indicator = self.pack.indicators[item.index]
+            found_values[item.index] = source_values(indicator, found, start, stop)
+        result = []
+        for pk, grade, total, _values, points_json in self.score(found, start, stop):
+            offset = found.slot(pk) - start  # type: ignore[operator]
+            values = []
+            for item in self.items:
+                value = found_values[item.index][offset]
+                if value is None:
+                    values.append(None)
+                elif item.source == "stagnant_orders" and value == 0:
+                    values.append(ZERO)
+                else:
+                    values.append(_decimal(value, item.places))
+            points = [Decimal(p) for p in json.loads(points_json)]
+            result.append(Scored(pk, grade, _decimal(total, 2), values, points))
+        return result
 
 
 def breakdown(model: dict[str, Any], values: list[Any], points: list[Any]) -> list[dict[str, Any]]:

@@ -2,10 +2,11 @@
 lifecycle lists) build on:
 
 - grading_run(*, actor=None, at=None, progress=None, chunk=50_000) -> GradingRun
-  Grade every alive customer now, set-based (grading.engine): one grouped query per
-  indicator family per id range, percentiles resolved once, scores bulk-written (COPY on
-  PostgreSQL), Customer.grade updated in one statement per range. The same function runs
-  behind `python -m guanxi grade`, the background task and the bench.
+  Grade every alive customer now, set-based (grading.engine): the figures of everyone
+  read once, one statement per indicator family, percentiles resolved from them, then per
+  id range the scores computed column by column, bulk-written (COPY on PostgreSQL) and
+  Customer.grade updated in one statement. The same function runs behind
+  `python -m guanxi grade`, the background task and the bench.
 - grading_run_request(*, actor) -> GradingRun: queue a run for the background worker
   (permission grading.run_grading); grading_run_execute(*, run_id) runs a queued one.
 - role_score_set(*, actor, customer_id, indicator, points, note="") -> RoleScore
@@ -57,42 +58,78 @@ def resolved_pack(
     *, at: dt.datetime | None = None, draft: dict[str, Any] | None = None, chunk: int = CHUNK
 ) -> engine.Pack:
     """The pack in force (or overlaid by a draft) with percentile steps resolved over all
-    customers as of `at`."""
+    customers as of `at` (one read of the families the percentile indicators use; `chunk`
+    is no longer used)."""
     at = at or timezone.now()
     pack = engine.pack_load(at=at, draft=draft)
     if engine.needs_population(pack):
-        values = engine.population(
-            pack=pack, chunks=id_chunks(chunk), as_of=timezone.localtime(at).date()
+        found = engine.load(
+            families=engine.population_families(pack),
+            customers=None,
+            as_of=timezone.localtime(at).date(),
+            stagnant_order_days=pack.stagnant_order_days,
+            roles=_role_codes(pack),
         )
-        pack = engine.resolve_percentiles(pack, values)
+        pack = engine.resolve_from(pack, found)
     return pack
+
+
+def _role_codes(pack: engine.Pack) -> set[str]:
+    return {i.code for i in pack.indicators if i.source == ROLE_SOURCE}
+
+
+def _load_columns(pack: engine.Pack, customers: Any, as_of: dt.date) -> engine.Columns:
+    return engine.load(
+        families=pack.families,
+        customers=customers,
+        as_of=as_of,
+        stagnant_order_days=pack.stagnant_order_days,
+        roles=_role_codes(pack),
+    )
 
 
 def _json_list(items: list[Any]) -> str:
     return "[" + ",".join("null" if v is None else f'"{v}"' for v in items) + "]"
 
 
-def _write_scores(run: GradingRun, rows: list[engine.Scored], now: dt.datetime) -> None:
-    """Bulk insert of one range's scores (COPY on PostgreSQL)."""
+def _copy_text(value: str) -> str:
+    """A text value for COPY's text format."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )  # fmt: skip
+
+
+Row = tuple[int, str, int, str, str]  # engine.Scorer.score: id, grade, cents, values, points
+
+
+def _write_scores(run: GradingRun, rows: list[Row], now: dt.datetime) -> None:
+    """Bulk insert of one range's scores (COPY on PostgreSQL, its text format written
+    directly: ids, cents, JSON of numbers and the grade codes need no other conversion)."""
     columns = ["customer_id", "run_id", "grade", "score", "values", "points", "computed_at"]
     table = GradeScore._meta.db_table
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            grades = {code: _copy_text(code) for code in {r[1] for r in rows}}
+            tail = f"\t{now.isoformat()}\n"
             with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row(
-                        (r.customer_id, run.pk, r.grade, r.score, _json_list(r.values),
-                         _json_list(r.points), now)
-                    )  # fmt: skip
+                for start in range(0, len(rows), 10_000):
+                    copy.write(
+                        "".join(
+                            f"{pk}\t{run.pk}\t{grades[grade]}\t{cents // 100}.{cents % 100:02d}"
+                            f"\t{values}\t{points}{tail}"
+                            for pk, grade, cents, values, points in rows[start : start + 10_000]
+                        )
+                    )
         else:
             stamp = now.isoformat()
             cursor.executemany(
                 f"INSERT INTO {table} ({quoted}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [
-                    (r.customer_id, run.pk, r.grade, str(r.score), _json_list(r.values),
-                     _json_list(r.points), stamp)
-                    for r in rows
+                    (pk, run.pk, grade, f"{cents // 100}.{cents % 100:02d}", values, points,
+                     stamp)
+                    for pk, grade, cents, values, points in rows
                 ],
             )  # fmt: skip
 
@@ -124,8 +161,16 @@ def _execute(
     customers: list[int] | None = None,
 ) -> GradingRun:  # fmt: skip
     as_of = timezone.localtime(at).date()
-    chunks: list[Any] = id_chunks(chunk) if customers is None else [customers]
-    pack = resolved_pack(at=at, chunk=chunk)
+    pack = engine.pack_load(at=at)
+    if customers is None:
+        # one read of every family for everyone: the percentiles come from the same columns
+        found = _load_columns(pack, None, as_of)
+        if engine.needs_population(pack):
+            pack = engine.resolve_from(pack, found)
+    else:
+        pack = resolved_pack(at=at)  # percentiles over all customers
+        found = _load_columns(pack, customers, as_of)
+    scorer = engine.Scorer(pack)
     run.policy_version = pack.version
     run.model = pack.frozen_model()
     run.bands = pack.bands
@@ -133,19 +178,19 @@ def _execute(
     run.status = GradingRun.Status.RUNNING
     run.started_at = timezone.now()
     run.save(update_fields=["policy_version", "model", "bands", "as_of", "status", "started_at"])
-    total = len(chunks)
+    windows = list(found.windows(chunk))
+    total = len(windows)
     distribution: Counter[str] = Counter()
     graded = changed = 0
     now = timezone.now()
     every = policy.get("grading.batch_sets_grade", at=at) == "all"
-    for index, window in enumerate(chunks, start=1):
-        ids, facts, capital = engine.gather(pack=pack, customers=window, as_of=as_of)
-        rows = list(engine.score_chunk(pack, ids, facts, capital))
+    for index, (start, stop, window) in enumerate(windows, start=1):
+        rows = scorer.score(found, start, stop)
         with transaction.atomic():
             _write_scores(run, rows, now)
             changed += _apply_grades(run, window, every=every)
         graded += len(rows)
-        distribution.update(r.grade for r in rows)
+        distribution.update(r[1] for r in rows)
         if progress is not None:
             progress(index, total)
     run.graded, run.changed = graded, changed
@@ -233,10 +278,8 @@ def grade_preview(
     """Grades computed now for some customers, not stored."""
     at = at or timezone.now()
     pack = pack or resolved_pack(at=at)
-    ids, facts, capital = engine.gather(
-        pack=pack, customers=customer_ids, as_of=timezone.localtime(at).date()
-    )
-    return {r.customer_id: r for r in engine.score_chunk(pack, ids, facts, capital)}
+    found = _load_columns(pack, customer_ids, timezone.localtime(at).date())
+    return {r.customer_id: r for r in engine.Scorer(pack).scored(found, 0, found.size)}
 
 
 # --- role scores ----------------------------------------------------------------------------

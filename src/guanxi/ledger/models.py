@@ -159,7 +159,13 @@ class Shipment(LedgerEntry):
         verbose_name_plural = _("出货")
         ordering = ["-date", "-id"]
         indexes = [
-            models.Index(fields=["customer", "date"], name="ledger_shipment_cust_date_idx"),
+            # Covering (every column the per-customer figures read, in customer and date
+            # order): ageing, timeliness, ratings and grading read a range of customers
+            # from the index alone instead of rows scattered over the whole table.
+            models.Index(
+                fields=["customer", "date", "id", "amount", "due_date", "reversal_of"],
+                name="ledger_shipment_cover_idx",
+            ),
             models.Index(fields=["date"], name="ledger_shipment_date_idx"),
         ]
         constraints = [
@@ -222,7 +228,10 @@ class Payment(LedgerEntry):
         verbose_name_plural = _("回款")
         ordering = ["-date", "-id"]
         indexes = [
-            models.Index(fields=["customer", "date"], name="ledger_payment_cust_date_idx"),
+            models.Index(  # covering, as for shipments
+                fields=["customer", "date", "id", "amount", "reversal_of"],
+                name="ledger_payment_cover_idx",
+            ),
             models.Index(fields=["date"], name="ledger_payment_date_idx"),
         ]
         constraints = [
@@ -266,7 +275,8 @@ class CustomerBalance(models.Model):
 
 class CustomerMonth(models.Model):
     """Monthly sums per customer (first day of the month). A reversal counts in the month
-    of the entry it reverses: the sale or payment did not happen, so that month changes."""
+    of the entry it reverses: the sale or payment did not happen, so that month changes
+    (a shipment reversal takes one off the month's shipment count)."""
 
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("客户")
@@ -275,6 +285,7 @@ class CustomerMonth(models.Model):
     shipped_amount = money(_("出货金额"), default=ZERO)
     shipped_cost = money(_("出货成本"), default=ZERO)
     shipped_quantity = models.IntegerField(_("出货数量"), default=0)
+    shipped_count = models.IntegerField(_("出货笔数"), default=0)
     paid_amount = money(_("回款金额"), default=ZERO)
 
     # A customer merge moves the entries, not these sums (one row per customer and month):
@@ -287,7 +298,22 @@ class CustomerMonth(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "month"], name="ledger_month_unique")
         ]
-        indexes = [models.Index(fields=["month"], name="ledger_month_month_idx")]
+        indexes = [
+            models.Index(fields=["month"], name="ledger_month_month_idx"),
+            # covering: a range of customers' sums read from the index alone
+            models.Index(
+                fields=[
+                    "customer",
+                    "month",
+                    "shipped_amount",
+                    "shipped_cost",
+                    "shipped_quantity",
+                    "shipped_count",
+                    "paid_amount",
+                ],
+                name="ledger_month_cover_idx",
+            ),  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.month:%Y-%m}"

@@ -155,21 +155,25 @@ def _add_month(
     shipped: Decimal = ZERO,
     cost: Decimal = ZERO,
     quantity: int = 0,
+    count: int = 0,
     paid: Decimal = ZERO,
 ) -> None:
     """Add to the customer's monthly sums: one upsert (the caller holds the balance row, so
-    no one else writes this customer's rows meanwhile)."""
+    no one else writes this customer's rows meanwhile). `count`: shipments (1 for a
+    shipment, -1 for its reversal, in the month of the shipment)."""
     month = month_start(day)
     with connection.cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO ledger_customermonth AS m
-                (customer_id, month, shipped_amount, shipped_cost, shipped_quantity, paid_amount)
-            VALUES (%s, %s, %s, %s, %s, %s)
+                (customer_id, month, shipped_amount, shipped_cost, shipped_quantity,
+                 shipped_count, paid_amount)
+            VALUES (%s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (customer_id, month) DO UPDATE SET
                 shipped_amount = m.shipped_amount + excluded.shipped_amount,
                 shipped_cost = m.shipped_cost + excluded.shipped_cost,
                 shipped_quantity = m.shipped_quantity + excluded.shipped_quantity,
+                shipped_count = m.shipped_count + excluded.shipped_count,
                 paid_amount = m.paid_amount + excluded.paid_amount
             """,
             [
@@ -177,6 +181,7 @@ def _add_month(
                 connection.ops.adapt_datefield_value(month),
                 *(connection.ops.adapt_decimalfield_value(v, 16, 2) for v in (shipped, cost)),
                 quantity,
+                count,
                 connection.ops.adapt_decimalfield_value(paid, 16, 2),
             ],
         )
@@ -324,7 +329,7 @@ def shipment_record(
             order.status = Order.Status.SHIPPED
             fields.append("status")
         order.save(update_fields=fields)
-    _add_month(customer.pk, date, shipped=amount, cost=cost, quantity=quantity, paid=paid)
+    _add_month(customer.pk, date, shipped=amount, cost=cost, quantity=quantity, count=1, paid=paid)
     audit.record(
         actor=actor,
         action="shipment.recorded",
@@ -399,6 +404,7 @@ def shipment_reverse(
         shipped=-original.amount,
         cost=-original.cost,
         quantity=-original.quantity,
+        count=-1,
     )
     audit.record(
         actor=actor,

@@ -213,3 +213,49 @@ def test_a_reversal_is_final(scenario):
     reversal = scenario.entries["s5"].reversed_by
     with pytest.raises(InvalidState):
         services.shipment_reverse(actor=org.finance, shipment_id=reversal.pk, reason="冲销冲销")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recompute_outside_a_transaction_reads_ranges_on_other_connections(org, settings):
+    """Called on its own (the command, the benchmark), the rebuild locks the balance table
+    and reads id ranges on GUANXI_BATCH_WORKERS connections (PostgreSQL), then repairs
+    what they found: each kind of drift, in different ranges."""
+    import time_machine
+
+    from guanxi.ledger.testing import NOW, Books
+
+    settings.GUANXI_BATCH_WORKERS = 2
+    with time_machine.travel(NOW, tick=False):
+        books = Books(org)
+        for customer, amount in (
+            (books.bj, "1000.00"),
+            (books.tj, "2000.00"),
+            (books.sh, "3000.00"),
+        ):
+            approve_limit(org, customer, "100000")
+            ship(org.finance, customer, "2025-05-06", amount)
+        pay(org.finance, books.tj, "2025-05-20", "500.00")
+        CustomerBalance.objects.filter(customer=books.bj).update(balance=M("1"))  # differs
+        CustomerMonth.objects.filter(customer=books.tj).delete()  # missing
+        CustomerMonth.objects.create(customer=books.sh, month=d("2024-01-01"))  # gone
+        CustomerBalance.objects.filter(customer=books.sh).delete()  # no balance row
+        result = recompute.rebuild_balances(chunk=1)  # one range per customer id
+        assert result == {"customers": 3, "drift": 2, "months": 2}
+        assert [
+            (b.customer_id, b.shipped_total, b.paid_total, b.balance)
+            for b in CustomerBalance.objects.order_by("customer_id")
+        ] == [
+            (books.bj.pk, M("1000"), M("0"), M("1000")),
+            (books.tj.pk, M("2000"), M("500"), M("1500")),
+            (books.sh.pk, M("3000"), M("0"), M("3000")),
+        ]
+        assert set(
+            CustomerMonth.objects.values_list(
+                "customer_id", "month", "shipped_amount", "paid_amount"
+            )
+        ) == {
+            (books.bj.pk, d("2025-05-01"), M("1000"), M("0")),
+            (books.tj.pk, d("2025-05-01"), M("2000"), M("500")),
+            (books.sh.pk, d("2025-05-01"), M("3000"), M("0")),
+        }
+        assert recompute.rebuild_balances(chunk=1) == {"customers": 3, "drift": 0, "months": 0}
