@@ -94,6 +94,9 @@ def rebuild_balances(*, chunk: int = RANGE) -> dict[str, int]:
     entry can be written meanwhile, and the other connections only read. The few rows that
     differ are then rewritten here. Inside a caller's transaction (tests) everything runs
     on this connection."""
+    if connection.vendor == "sqlite":
+        with transaction.atomic():
+            return _rebuild_sqlite()
     if connection.in_atomic_block:
         return _rebuild(chunk=chunk, parallel=False)
     with transaction.atomic():
@@ -118,6 +121,136 @@ def _rebuild(*, chunk: int, parallel: bool) -> dict[str, int]:
         drift = _fix_balances(cursor, balances)
         changed = _fix_months(cursor, months)
     return {"customers": customers, "drift": drift, "months": changed}
+
+
+def _rebuild_sqlite() -> dict[str, int]:
+    """rebuild_balances on SQLite: the sums go into indexed temporary tables and are compared
+    in place (SQLite would evaluate a grouped subquery again for every row of a join)."""
+    now = _now()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            pass
+        # The totals are computed once into temporary tables and compared in place.
+        cursor.execute("DROP TABLE IF EXISTS ledger_totals")
+        cursor.execute(f"CREATE TEMPORARY TABLE ledger_totals AS {_totals_sql('')}")
+        cursor.execute("CREATE UNIQUE INDEX ledger_totals_key ON ledger_totals (customer_id)")
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE ledger_totals")  # plans for the joins below
+        cursor.execute("SELECT COUNT(*) FROM ledger_totals")
+        customers = cursor.fetchone()[0]
+        cursor.execute(
+            """
+            INSERT INTO ledger_customerbalance
+                (customer_id, shipped_total, paid_total, balance, open_orders, updated_at)
+            SELECT t.customer_id, 0, 0, 0, 0, %s FROM ledger_totals t WHERE 1 = 1
+            ON CONFLICT (customer_id) DO NOTHING
+            """,
+            [now],
+        )
+        cursor.execute(
+            """
+            UPDATE ledger_customerbalance
+            SET shipped_total = t.shipped, paid_total = t.paid, balance = t.shipped - t.paid,
+                open_orders = t.orders, updated_at = %s
+            FROM ledger_totals t
+            WHERE t.customer_id = ledger_customerbalance.customer_id
+              AND (ABS(ledger_customerbalance.shipped_total - t.shipped) > 0.005
+                   OR ABS(ledger_customerbalance.paid_total - t.paid) > 0.005
+                   OR ABS(ledger_customerbalance.balance - (t.shipped - t.paid)) > 0.005
+                   OR ABS(ledger_customerbalance.open_orders - t.orders) > 0.005)
+            """,
+            [now],
+        )
+        drift = cursor.rowcount
+        # a balance row whose entries are all gone (moved away by a customer merge)
+        cursor.execute(
+            """
+            UPDATE ledger_customerbalance
+            SET shipped_total = 0, paid_total = 0, balance = 0, open_orders = 0, updated_at = %s
+            WHERE (shipped_total <> 0 OR paid_total <> 0 OR balance <> 0 OR open_orders <> 0)
+              AND NOT EXISTS (
+                SELECT 1 FROM ledger_totals t
+                WHERE t.customer_id = ledger_customerbalance.customer_id
+              )
+            """,
+            [now],
+        )
+        drift += cursor.rowcount
+        cursor.execute("DROP TABLE ledger_totals")
+        months = _sync_months_sqlite(cursor)
+    return {"customers": customers, "drift": drift, "months": months}
+
+
+SQLITE_DIFFERS = """(ABS(m.shipped_amount - t.shipped) > 0.005 OR ABS(m.shipped_cost - t.cost) > 0.005
+              OR m.shipped_quantity <> t.quantity OR m.shipped_count <> t.count
+              OR ABS(m.paid_amount - t.paid) > 0.005)"""
+
+
+def _sync_months_sqlite(cursor: Any) -> int:
+    """Make ledger_customermonth equal to the sums of the rows: one full join finds the
+    rows that differ (usually none), then only those are deleted, updated or inserted.
+    Returns how many."""
+    cursor.execute("DROP TABLE IF EXISTS ledger_month_diff")
+    cursor.execute("DROP TABLE IF EXISTS ledger_months")
+    # materialised and indexed: SQLite would otherwise loop over the grouped subquery
+    cursor.execute(f"CREATE TEMPORARY TABLE ledger_months AS {_months_sql()}")
+    cursor.execute("CREATE INDEX ledger_months_key ON ledger_months (customer_id, month)")
+    if connection.vendor == "postgresql":
+        cursor.execute("ANALYZE ledger_months")
+    cursor.execute(
+        f"""
+        CREATE TEMPORARY TABLE ledger_month_diff AS
+        SELECT COALESCE(t.customer_id, m.customer_id) AS customer_id,
+               COALESCE(t.month, m.month) AS month,
+               t.shipped, t.cost, t.quantity, t.count, t.paid,
+               CASE WHEN t.customer_id IS NULL THEN 'gone'
+                    WHEN m.customer_id IS NULL THEN 'missing' ELSE 'differs' END AS state
+        FROM ledger_months t
+        FULL OUTER JOIN ledger_customermonth m
+          ON m.customer_id = t.customer_id AND m.month = t.month
+        WHERE t.customer_id IS NULL OR m.customer_id IS NULL OR {SQLITE_DIFFERS}
+        """
+    )
+    if connection.vendor == "postgresql":
+        cursor.execute("ANALYZE ledger_month_diff")
+    cursor.execute("DROP TABLE ledger_months")
+    cursor.execute("SELECT COUNT(*) FROM ledger_month_diff")
+    if not cursor.fetchone()[0]:
+        cursor.execute("DROP TABLE ledger_month_diff")
+        return 0
+    cursor.execute(
+        """
+        DELETE FROM ledger_customermonth WHERE EXISTS (
+            SELECT 1 FROM ledger_month_diff d
+            WHERE d.state = 'gone' AND d.customer_id = ledger_customermonth.customer_id
+              AND d.month = ledger_customermonth.month
+        )
+        """
+    )
+    changed = cursor.rowcount
+    cursor.execute(
+        """
+        UPDATE ledger_customermonth
+        SET shipped_amount = d.shipped, shipped_cost = d.cost, shipped_quantity = d.quantity,
+            shipped_count = d.count, paid_amount = d.paid
+        FROM ledger_month_diff d
+        WHERE d.state = 'differs' AND d.customer_id = ledger_customermonth.customer_id
+          AND d.month = ledger_customermonth.month
+        """
+    )
+    changed += cursor.rowcount
+    cursor.execute(
+        """
+        INSERT INTO ledger_customermonth
+            (customer_id, month, shipped_amount, shipped_cost, shipped_quantity, shipped_count,
+             paid_amount)
+        SELECT customer_id, month, shipped, cost, quantity, count, paid
+        FROM ledger_month_diff WHERE state = 'missing'
+        """
+    )
+    changed += cursor.rowcount
+    cursor.execute("DROP TABLE ledger_month_diff")
+    return changed
 
 
 def _bounds(cursor: Any) -> tuple[int, int] | None:
@@ -154,9 +287,10 @@ def _differences(part: range) -> _Found:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
             cursor.execute("SET work_mem = '64MB'")
+        totals, totals_params = _source(cursor, "totals", _totals_sql(IN_RANGE), bounds * 3)
         cursor.execute(
             f"""
-            WITH t AS ({_totals_sql(IN_RANGE)})
+            WITH t AS ({totals})
             SELECT -1, 0, 0, 0, 0, COUNT(*) FROM t
             UNION ALL
             SELECT COALESCE(t.customer_id, b.customer_id), COALESCE(t.shipped, 0),
@@ -169,7 +303,7 @@ def _differences(part: range) -> _Found:
             ) b ON b.customer_id = t.customer_id
             WHERE t.customer_id IS NULL OR b.customer_id IS NULL OR {BALANCE_DIFFERS}
             """,
-            bounds * 4,
+            [*totals_params, *bounds],
         )
         rows = cursor.fetchall()
         customers = int(rows[0][5])  # the first row: how many customers have entries
@@ -178,22 +312,37 @@ def _differences(part: range) -> _Found:
             else (customer_id, 0, 0, 0, True)  # entries all gone (merged away): zero it
             for customer_id, shipped, paid, orders, has_row, has_entries in rows[1:]
         ]  # fmt: skip
+        sums, sums_params = _source(cursor, "months", _months_sql(IN_RANGE), bounds * 4)
         cursor.execute(
             f"""
             SELECT COALESCE(t.customer_id, m.customer_id), COALESCE(t.month, m.month),
                    t.shipped, t.cost, t.quantity, t.count, t.paid,
                    CASE WHEN t.customer_id IS NULL THEN 'gone'
                         WHEN m.customer_id IS NULL THEN 'missing' ELSE 'differs' END
-            FROM ({_months_sql(IN_RANGE)}) t
+            FROM ({sums}) t
             FULL OUTER JOIN (
                 SELECT * FROM ledger_customermonth e WHERE 1 = 1{IN_RANGE}
             ) m ON m.customer_id = t.customer_id AND m.month = t.month
             WHERE t.customer_id IS NULL OR m.customer_id IS NULL OR {DIFFERS}
             """,
-            bounds * 5,
+            [*sums_params, *bounds],
         )
         months = cursor.fetchall()
     return _Found(customers=customers, balances=balances, months=months)
+
+
+def _source(cursor: Any, name: str, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """A grouped subquery to join on, as SQL and parameters. SQLite would evaluate a grouped
+    subquery again for every row of the join: there it is materialised into an indexed
+    temporary table first."""
+    if connection.vendor != "sqlite":
+        return sql, params
+    table = f"gx_recompute_{name}"
+    key = "customer_id, month" if name == "months" else "customer_id"
+    cursor.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    cursor.execute(f"CREATE TEMP TABLE {table} AS {sql}", params)
+    cursor.execute(f"CREATE INDEX temp.{table}_key ON {table} ({key})")
+    return f"SELECT * FROM temp.{table}", []
 
 
 def _fix_balances(cursor: Any, rows: list[tuple[Any, ...]]) -> int:
