@@ -71,7 +71,8 @@ def test_warn_review_merge(live_server, org, page):
     page.get_by_role("button", name="保存").click()
     page.wait_for_url(f"{live_server.url}/customers/*/")
     assert Customer.objects.filter(name="北京市华建建材股份有限公司").exists()
-    page.locator("form[action$='/logout/'] button").evaluate("b => b.form.submit()")
+    with page.expect_navigation():  # let the logout finish before the next page loads
+        page.locator("form[action$='/logout/'] button").evaluate("b => b.form.submit()")
 
     sign_in(page, live_server, "director")
     page.goto(f"{live_server.url}/customers/duplicates/")
