@@ -15,8 +15,9 @@ What differs is how the archive is read and written: foreign keys given as ids a
 loaded once per distinct value, the credit-code clashes of all items come from one IN
 query, the name candidates from one read per block (find_candidates_many) plus the items
 accepted earlier in the same batch, and the customers, contacts, tag links and history
-rows are written with bulk_create. The search index follows by itself: it is kept by
-database triggers, which fire for bulk inserts too (customers.search.index).
+rows are written in bulk (bulk_insert / insert_rows: a staged INSERT … SELECT on SQLite,
+COPY on PostgreSQL). The search index follows by itself: it is kept by database
+triggers, which fire for these inserts too (customers.search.index).
 
 The caller holds the transaction (all-or-nothing stays one transaction); the writes run
 in a savepoint that is rolled back and retried without them when items turn out to be
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
 
 from guanxi.audit import services as audit
 from guanxi.core.errors import DomainError, PossibleDuplicate, ValidationFailed
@@ -128,9 +130,7 @@ def customer_create_many(
         )
         checked.append((_Built(index, item, customer, contacts), errors, fields_valid))
     codes = {b.customer.credit_code for b, _e, valid in checked if valid and b.customer.credit_code}
-    taken = set(
-        Customer.objects.alive().filter(credit_code__in=codes).values_list("credit_code", flat=True)
-    )
+    taken = _taken_codes(codes)
     for candidate, errors, fields_valid in checked:
         if fields_valid and candidate.customer.credit_code in taken:
             outcomes[candidate.index].error = services.duplicate_credit_code()
@@ -150,6 +150,20 @@ def customer_create_many(
             detail={"candidates": [c.as_detail() for c in found[:CANDIDATE_LIMIT]]}
         )
     return outcomes
+
+
+def _taken_codes(codes: set[str]) -> set[str]:
+    """The codes among `codes` a live customer holds. The query states the condition of
+    the live-code unique index (and no ordering), so that the index answers it."""
+    if not codes:
+        return set()
+    return set(
+        Customer.objects.alive()
+        .exclude(credit_code="")
+        .filter(credit_code__in=codes)
+        .order_by()
+        .values_list("credit_code", flat=True)
+    )
 
 
 def _accept(
@@ -230,12 +244,7 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
     except IntegrityError:
         # Another writer took a credit code since the check: refuse those items as the
         # service does (its unique constraint decides), write the rest.
-        codes = {c.credit_code for c in customers if c.credit_code}
-        taken = set(
-            Customer.objects.alive()
-            .filter(credit_code__in=codes)
-            .values_list("credit_code", flat=True)
-        )
+        taken = _taken_codes({c.credit_code for c in customers if c.credit_code})
         if not taken:
             raise
         raise _Retry(
@@ -264,11 +273,8 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
     links = []
     for candidate in accepted:
         candidate.tag_names = _tag_names(candidate.item.tags)
-        links += [
-            Customer.tags.through(customer_id=candidate.customer.pk, tag_id=tags[name].pk)
-            for name in candidate.tag_names
-        ]
-    bulk_insert(Customer.tags.through, links)
+        links += [(candidate.customer.pk, tags[name].pk) for name in candidate.tag_names]
+    insert_rows(Customer.tags.through, ["customer_id", "tag_id"], links)
     events = []
     for candidate in accepted:
         customer = candidate.customer
@@ -294,44 +300,121 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
 
 
 def bulk_insert(model: type[models.Model], objs: list[Any]) -> None:
-    """INSERT new records and set their ids, as bulk_create does. On SQLite one prepared
-    statement for all rows (executemany), then the ids: they are the last len(objs) of the
-    table, since the write transaction (which this runs in) excludes other writers and
-    AUTOINCREMENT only rises — Django's bulk_create there splits the rows into statements
-    of 999 parameters and spends most of its time building them. Elsewhere bulk_create."""
+    """INSERT new records and set their ids, as bulk_create does, for the large batches of
+    the import. The values are prepared once per field kind (text and integers as they
+    are; auto_now / auto_now_add fields get one timestamp for the batch) instead of
+    through every field's pre_save and get_db_prep_save; then insert_rows."""
     if not objs:
         return
-    if connection.vendor != "sqlite":
+    if connection.vendor not in {"sqlite", "postgresql"}:
         model.objects.bulk_create(objs, batch_size=INSERT_BATCH)
         return
-    meta = model._meta
-    quote = connection.ops.quote_name
-    fields = [f for f in meta.local_concrete_fields if not f.primary_key]
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        table, ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
-    )
-    text = [isinstance(f, models.CharField | models.TextField) for f in fields]
-    rows = [[_db_value(f, obj, plain) for f, plain in zip(fields, text, strict=True)]
-            for obj in objs]  # fmt: skip
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-        cursor.execute(f"SELECT {pk} FROM {table} ORDER BY {pk} DESC LIMIT %s", [len(objs)])
-        ids = sorted(row[0] for row in cursor.fetchall())
+    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
+    ids = insert_rows(model, [f.column for f in fields], _db_rows(fields, objs), ids=True)
     for obj, new_id in zip(objs, ids, strict=True):
         obj.pk = new_id
         obj._state.adding = False
         obj._state.db = connection.alias
 
 
-def _db_value(field: Any, obj: Any, text: bool) -> Any:
-    """field.get_db_prep_save(field.pre_save(obj, True)), short-cut for text already a str
-    (which the database takes as it is)."""
-    if text:
-        value = getattr(obj, field.attname)
-        if value.__class__ is str:
-            return value
-    return field.get_db_prep_save(field.pre_save(obj, True), connection)
+def insert_rows(
+    model: type[models.Model], columns: list[str], rows: list[Any], *, ids: bool = False
+) -> list[int]:
+    """INSERT rows of database values (in `columns` order, the primary key left to the
+    database) into the model's table; with `ids`, return the new ids in row order.
+
+    SQLite: executemany; into a table with triggers (the search index) the rows go to a
+    TEMP table first and then into the real one by one INSERT … SELECT, since FTS5 flushes
+    its pending index at the end of every statement and a row-by-row insert would write
+    one index segment per row. The new ids are the last len(rows) of the table: the write
+    transaction (which this runs in) excludes other writers and AUTOINCREMENT only rises.
+    PostgreSQL: the ids are drawn from the table's sequence and the rows sent by COPY."""
+    if not rows:
+        return []
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    names = ", ".join(quote(c) for c in columns)
+    new_ids: list[int] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(rows)],
+            )
+            new_ids = sorted(row[0] for row in cursor.fetchall())
+            # psycopg's own cursor: its errors become Django's (IntegrityError …) here.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({pk}, {names}) FROM STDIN") as copy,
+            ):
+                for new_id, row in zip(new_ids, rows, strict=True):
+                    copy.write_row((new_id, *row))
+            return new_ids
+        marks = ", ".join(["%s"] * len(columns))
+        if connection.vendor == "sqlite" and _has_triggers(cursor, meta.db_table):
+            stage = quote(f"gx_stage_{meta.db_table}")
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "
+                           f"SELECT {names} FROM {table} WHERE 0")  # fmt: skip
+            cursor.executemany(f"INSERT INTO temp.{stage} ({names}) VALUES ({marks})", rows)
+            cursor.execute(f"INSERT INTO {table} ({names}) "
+                           f"SELECT {names} FROM temp.{stage} ORDER BY rowid")  # fmt: skip
+            cursor.execute(f"DELETE FROM temp.{stage}")
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        if ids:
+            cursor.execute(f"SELECT {pk} FROM {table} ORDER BY {pk} DESC LIMIT %s", [len(rows)])
+            new_ids = sorted(row[0] for row in cursor.fetchall())
+    return new_ids
+
+
+def _has_triggers(cursor: Any, table: str) -> bool:
+    cursor.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s LIMIT 1", [table]
+    )
+    return cursor.fetchone() is not None
+
+
+_AS_IS: dict[type, tuple[type, ...]] = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.IntegerField: (int,),
+    models.BooleanField: (bool,),
+    models.ForeignKey: (int,),
+}
+
+
+def _db_rows(fields: list[Any], objs: list[Any]) -> list[list[Any]]:
+    """field.get_db_prep_save(field.pre_save(obj, True)) for every field and object, with
+    short cuts: a value the field would pass on unchanged (text as str, integers as int,
+    None where the column is nullable) is taken as it is; an auto_now(_add) field gets
+    the same prepared timestamp on every object of the batch (set on the objects too,
+    as pre_save does)."""
+    now = timezone.now()
+    attnames, kinds, fixed = [], [], {}
+    for index, db_field in enumerate(fields):
+        attnames.append(db_field.attname)
+        if isinstance(db_field, models.DateTimeField) and (
+            db_field.auto_now or db_field.auto_now_add
+        ):
+            for obj in objs:
+                setattr(obj, db_field.attname, now)
+            fixed[index] = db_field.get_db_prep_save(now, connection)
+        plain = next((v for k, v in _AS_IS.items() if isinstance(db_field, k)), ())
+        kinds.append(frozenset((*plain, type(None)) if db_field.null else plain))
+    checks = [(index, kinds[index]) for index in range(len(fields)) if index not in fixed]
+    rows = []
+    for obj in objs:
+        values = obj.__dict__
+        row = [values[name] if name in values else getattr(obj, name) for name in attnames]
+        for index, plain in checks:
+            if row[index].__class__ not in plain:
+                db_field = fields[index]
+                row[index] = db_field.get_db_prep_save(db_field.pre_save(obj, True), connection)
+        for index, value in fixed.items():
+            row[index] = value
+        rows.append(row)
+    return rows
 
 
 def _tags(names: set[str]) -> dict[str, Tag]:

@@ -128,6 +128,7 @@ def _snapshot(customer: Customer, types: dict[str, str] | None = None) -> dict[s
     """Human-readable values of the tracked fields, for history. `types`: customer_types(),
     when the caller (a batch) already has it."""
     values: dict[str, Any] = {}
+    language = get_language()  # once: each call reads a context-local (slow in a batch)
     for name in CUSTOMER_FIELDS:
         if name in _FK_MODELS:
             related = getattr(customer, name) if getattr(customer, f"{name}_id") else None
@@ -138,7 +139,7 @@ def _snapshot(customer: Customer, types: dict[str, str] | None = None) -> dict[s
             values[name] = types.get(customer.customer_type, customer.customer_type) or None
         elif name in _CHOICE_FIELDS:
             value = getattr(customer, name)
-            values[name] = _choice_labels(name, get_language()).get(value, value) or None
+            values[name] = _choice_labels(name, language).get(value, value) or None
         else:
             value = getattr(customer, name)
             values[name] = None if value == "" else value

@@ -83,20 +83,32 @@ class Sheet:
         # Rows come from the top of the sheet; columns from the first used one.
         yield from self._calamine.iter_rows()
 
-    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
-        """(row number, {header: text}) for each non-blank row under the header."""
+    def _body(self) -> Iterator[tuple[int, list[Any]]]:
+        """(row number, cells) of the rows under the header, cut to its width."""
         width = len(self.headers)
         for number, cells in enumerate(self._raw_rows(), start=1):
-            if number <= self.header_row:
-                continue
-            texts = [cell_text(c) for c in cells[:width]]
+            if number > self.header_row:
+                yield number, cells[:width]
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """(row number, {header: text}) for each non-blank row under the header."""
+        headers, width = self.headers, len(self.headers)
+        for number, cells in self._body():
+            # cell_text, with the commonest case (text) inline.
+            texts = [c.strip() if c.__class__ is str else cell_text(c) for c in cells]
             if not any(texts):
                 continue
-            texts += [""] * (width - len(texts))
-            yield number, dict(zip(self.headers, texts, strict=True))
+            if len(texts) < width:
+                texts += [""] * (width - len(texts))
+            yield number, dict(zip(headers, texts, strict=True))
 
     def count(self) -> int:
-        return sum(1 for _row in self.rows())
+        """The number of rows rows() yields."""
+        return sum(
+            1
+            for _number, cells in self._body()
+            if any(c.strip() if c.__class__ is str else cell_text(c) for c in cells)
+        )
 
 
 def _unique(headers: list[str]) -> list[str]:

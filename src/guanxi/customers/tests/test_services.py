@@ -649,6 +649,87 @@ def test_batch_writes_are_in_the_search_index(org):
         assert index.parse(text, common=False).ids == (outcome.customer.pk,), text
 
 
+def test_batches_get_their_own_ids_timestamps_contacts_tags_and_index_entries(org):
+    """bulk_insert / insert_rows: ids read back (SQLite) or drawn from the sequence
+    (PostgreSQL, COPY) belong to the right records, batch after batch in one transaction;
+    the search index follows the staged insert."""
+    from guanxi.customers.batch import NewCustomer, customer_create_many
+    from guanxi.customers.search import index
+
+    brands = ["澜沧", "岷江", "漓江", "汾河", "渭水", "洱海"]
+    for batch in (brands[:4], brands[4:]):
+        outcomes = customer_create_many(
+            actor=org.sales_bj,
+            items=[
+                NewCustomer(
+                    {"name": f"{brand}建材有限公司", "phone": f"010-6{number:03d}1234"},
+                    contacts=[{"name": f"{brand}经理", "mobile": f"1378899{number:04d}"}],
+                    tags=[f"{brand}标签", "重点客户"],
+                )
+                for brand in batch
+                for number in [brands.index(brand)]
+            ],
+        )
+        for brand, outcome in zip(batch, outcomes, strict=True):
+            number = brands.index(brand)
+            customer = Customer.objects.get(pk=outcome.customer.pk)
+            assert customer.name == f"{brand}建材有限公司"
+            assert customer.created_at is not None and customer.updated_at is not None
+            assert list(customer.contacts.values_list("name", "mobile")) == [
+                (f"{brand}经理", f"1378899{number:04d}")
+            ]
+            assert sorted(customer.tags.values_list("name", flat=True)) == [
+                f"{brand}标签",
+                "重点客户",
+            ]
+            created = AuditEvent.objects.get(action="customer.created", customer_id=customer.pk)
+            assert created.object_id == str(customer.pk)
+            assert created.changes["name"] == [None, customer.name]
+            contact = customer.contacts.get()
+            assert AuditEvent.objects.filter(
+                action="contact.created", object_id=str(contact.pk), customer_id=customer.pk
+            ).exists()
+            for text in (brand, f"{brand}经理", f"1378899{number:04d}"):
+                assert index.parse(text, common=False).ids == (customer.pk,), text
+
+
+def test_a_credit_code_taken_after_the_check_refuses_that_item_and_writes_the_rest(
+    org, monkeypatch
+):
+    """Another writer files the code between the batch's check and its insert: the
+    database's unique constraint refuses the insert (through COPY on PostgreSQL too) and
+    the batch retries without that item, as the single service would refuse it."""
+    from guanxi.customers import batch
+    from guanxi.customers.batch import NewCustomer
+
+    make_customer(org.sales_bj, name="华为技术有限公司", credit_code=HUAWEI)
+    real = batch._taken_codes
+    calls = []
+
+    def stale_at_first(codes):
+        calls.append(codes)
+        return set() if len(calls) == 1 else real(codes)
+
+    monkeypatch.setattr(batch, "_taken_codes", stale_at_first)
+    outcomes = batch.customer_create_many(
+        actor=org.sales_bj,
+        items=[
+            NewCustomer({"name": "甲建材有限公司"}),
+            NewCustomer({"name": "乙机电有限公司", "credit_code": HUAWEI}),
+            NewCustomer({"name": "丙物流有限公司", "credit_code": TENCENT}),
+        ],
+    )
+    assert len(calls) == 2
+    assert [o.customer is not None for o in outcomes] == [True, False, True]
+    assert outcomes[1].error.code == "duplicate_credit_code"
+    assert sorted(Customer.objects.values_list("name", flat=True)) == [
+        "丙物流有限公司",
+        "华为技术有限公司",
+        "甲建材有限公司",
+    ]
+    assert AuditEvent.objects.filter(action="customer.created", source="").count() == 3
+
+
 def test_batch_items_out_of_scope_are_refused_and_the_rest_written(org):
     from guanxi.customers.batch import NewCustomer, customer_create_many
 
@@ -669,6 +750,71 @@ def test_batch_items_out_of_scope_are_refused_and_the_rest_written(org):
     assert AuditEvent.objects.filter(action="customer.created").count() == 2
 
 
+@pytest.mark.parametrize("max_block", [1000, 3])
+def test_candidates_of_many_leave_out_deleted_and_differently_coded_records_as_one_by_one(
+    org, monkeypatch, max_block
+):
+    """find_candidates_many scores keys read from the index alone and drops deleted
+    records and those with another credit code afterwards: the same as one by one."""
+    from guanxi.customers.dedup import matching
+
+    monkeypatch.setattr(matching, "MAX_BLOCK", max_block)
+
+    def add(name, credit_code=""):
+        data = {"name": name, "credit_code": credit_code}
+        return services.customer_create(actor=org.sales_bj, data=data, confirm_duplicate=True)
+
+    coded = add("瑞丰建材有限公司", HUAWEI)
+    add("北京瑞丰建材有限公司")
+    gone = add("瑞丰建材厂", TENCENT)
+    services.customer_delete(actor=org.director, customer_id=gone.pk)
+    add("瑞丰物流有限公司", TENCENT)
+    add("瑞丰建材机械有限公司")
+    items = [
+        ("瑞丰建材", ""),
+        ("瑞丰建材", HUAWEI),
+        ("瑞丰建材", TENCENT),
+        ("瑞丰物流", HUAWEI),
+        ("瑞丰物流", TENCENT),
+        ("瑞丰", ""),
+        ("鼎盛机电", ""),
+    ]
+    expected = [matching.find_candidates(key, credit_code=code) for key, code in items]
+    assert matching.find_candidates_many(items) == expected
+    assert gone.pk not in {c.id for found in expected for c in found}
+    assert coded.pk in {c.id for c in expected[1]}
+    assert coded.pk not in {c.id for c in expected[2]}
+    if max_block == 1000:  # a narrowed block is cut short, for both ways alike
+        assert [len(found) for found in expected] == [3, 3, 2, 0, 1, 0, 0]
+
+
+def test_candidates_of_many_blocks_at_once_leave_the_connection_as_it_was(org):
+    """Past FEW_BLOCKS blocks PostgreSQL's JIT is switched off for the block reads and
+    back on after; the candidates are those of one by one."""
+    from django.db import connection
+
+    from guanxi.customers.dedup import matching
+
+    brands = [first + "丰" for first in "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥金木水"]
+    assert len(brands) > matching.FEW_BLOCKS
+    for brand in brands[::3]:
+        make_customer(org.sales_bj, name=f"{brand}建材有限公司")
+    items = [(f"{brand}建材", "") for brand in brands]
+
+    def jit():
+        if connection.vendor != "postgresql":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            return cursor.fetchone()[0]
+
+    before = jit()
+    expected = [matching.find_candidates(key) for key, _code in items]
+    assert matching.find_candidates_many(items) == expected
+    assert sum(1 for found in expected if found) == len(brands[::3])
+    assert jit() == before
+
+
 @pytest.mark.parametrize("max_block", [1000, 2])
 def test_candidates_of_many_blocks_are_read_together(
     org, monkeypatch, max_block, django_assert_max_num_queries
@@ -683,8 +829,9 @@ def test_candidates_of_many_blocks_are_read_together(
             make_customer(org.sales_bj, name=f"{brand}{trade}有限公司")
     items = [(f"{brand}建材厂", "") for brand in brands] + [("天元钢构", ""), ("瑞丰物流", HUAWEI)]
     expected = [matching.find_candidates(key, credit_code=code) for key, code in items]
-    # 11 blocks, 4 to a query; narrowed twice more when blocks hold over 2 customers.
-    with django_assert_max_num_queries(3 if max_block == 1000 else 9):
+    # 11 blocks, 4 to a query; narrowed twice more when blocks hold over 2 customers;
+    # then one read of the records whose keys scored high enough.
+    with django_assert_max_num_queries(4 if max_block == 1000 else 10):
         assert matching.find_candidates_many(items) == expected
     assert [len(found) for found in expected[:10]] == [1] * 10
     assert expected[-1][0].name == "瑞丰物流有限公司"

@@ -165,6 +165,31 @@ def test_fixing_the_file_and_importing_again_commits(org):
     assert not fixed.report
 
 
+def test_an_xlsx_imported_in_one_process_is_read_once_and_the_heap_left_as_it_was(org, monkeypatch):
+    """Upload, start and the inline run share one reading of the workbook; the cycle
+    collector's freeze during the run is undone after it."""
+    import gc
+
+    import python_calamine
+
+    from guanxi.customers.imports import reader
+
+    opened = []
+    real = python_calamine.CalamineWorkbook.from_path
+
+    def counting(path, *args, **kwargs):
+        opened.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(reader.python_calamine.CalamineWorkbook, "from_path", counting)
+    frozen = gc.get_freeze_count()
+    rows = [[str(n), company(n), valid_credit_code(1000 + n)] for n in range(1, 4)]
+    job = run(org.supervisor_north, xlsx_upload(["序号", "客户", "统一社会信用代码"], rows))
+    assert (job.status, job.created_count) == (ImportJob.Status.COMMITTED, 3)
+    assert len(opened) == 1
+    assert gc.get_freeze_count() == frozen
+
+
 # --- reading ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "gbk", "gb18030"])
 def test_csv_encodings(org, encoding):
