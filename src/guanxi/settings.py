@@ -141,7 +141,11 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("TEST", {})["TEMPLATE"] = "template0"
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
-    _db["CONN_MAX_AGE"] = 0
+    # Persistent connections here too (DB_CONN_MAX_AGE): opening the file costs the
+    # connection pragmas and a parse of the trigger-heavy schema on every request. Django
+    # keeps one connection per thread (gunicorn sync workers: one per process; runserver
+    # closes its request threads' connections), and an idle SQLite connection holds no
+    # lock: WAL readers and checkpoints are unaffected between requests.
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
