@@ -1,5 +1,11 @@
 """Reading the policy in force. Published versions are cached in-process for a few seconds;
-publishing in this process clears the cache at once."""
+publishing in this process clears the cache at once.
+
+Resolved values are memoised on top of that snapshot: between two consecutive effective
+moments every key resolves the same way, so a value found for a moment serves every other
+moment of the same interval until the snapshot is reloaded (a list page asks for the same
+few keys a hundred times per request).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import copy
 import datetime as dt
 import threading
 import time
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -16,13 +23,15 @@ from guanxi.policy.registry import get_rule
 
 _CACHE_SECONDS = 5.0
 _lock = threading.Lock()
-_cache: dict[str, Any] = {"loaded_at": None, "versions": []}
+_cache: dict[str, Any] = {"loaded_at": None, "versions": [], "resolved": {}}
+_IMMUTABLE = (str, int, float, bool, type(None), Decimal, dt.date, dt.datetime)
 
 
 def clear_cache() -> None:
     with _lock:
         _cache["loaded_at"] = None
         _cache["versions"] = []
+        _cache["resolved"] = {}
 
 
 def _published_versions() -> list[tuple[dt.datetime, int, dict[str, Any]]]:
@@ -41,20 +50,44 @@ def _published_versions() -> list[tuple[dt.datetime, int, dict[str, Any]]]:
     with _lock:
         _cache["loaded_at"] = now
         _cache["versions"] = versions
+        _cache["resolved"] = {}
     return versions
+
+
+def _copy(value: Any) -> Any:
+    """A copy the caller may change (values are shared by the cache): immutable values and
+    flat lists of them are copied without deepcopy's bookkeeping."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if isinstance(value, list) and all(isinstance(item, _IMMUTABLE) for item in value):
+        return list(value)
+    return copy.deepcopy(value)
 
 
 def policy_resolve(key: str, *, at: dt.datetime | None = None) -> tuple[Any, int]:
     """(value, version number that set it; 0 = default pack)."""
     rule = get_rule(key)
     at = at or timezone.now()
+    versions = _published_versions()
+    with _lock:
+        resolved = _cache["resolved"] if _cache["versions"] is versions else {}
+    found = resolved.get(key)
+    if found is not None:
+        start, end, value, number = found
+        if (start is None or start <= at) and (end is None or at < end):
+            return _copy(value), number
     value, number = rule.default, 0
-    for effective_from, version_number, values in _published_versions():
+    start = end = None
+    for effective_from, version_number, values in versions:
         if effective_from > at:
+            end = effective_from
             break
+        start = effective_from
         if key in values:
             value, number = values[key], version_number
-    return copy.deepcopy(value), number
+    # The interval [start, end) between effective moments resolves every key alike.
+    resolved[key] = (start, end, value, number)
+    return _copy(value), number
 
 
 def policy_get(key: str, *, at: dt.datetime | None = None) -> Any:

@@ -4,12 +4,14 @@ versions take effect from their effective moment, bad values are refused in Chin
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from guanxi import policy
 from guanxi.core.errors import PermissionDenied, ValidationFailed
 from guanxi.policy import registry
 from guanxi.policy.models import PolicyVersion
+from guanxi.policy.selectors import policy_resolve
 from guanxi.policy.services import policy_set, policy_version_create, policy_version_publish
 
 RULES = sorted(registry.REGISTRY)
@@ -133,3 +135,40 @@ def test_returned_values_cannot_corrupt_the_pack(org):
     types = policy.get("customers.types")
     types.append({"code": "x", "label": "x"})
     assert len(policy.get("customers.types")) == 4
+
+
+def test_resolved_values_follow_the_clock_across_effective_moments(org):
+    # Values are memoised per interval between effective moments: a version that takes
+    # effect later is seen once its moment comes, without reloading the versions.
+    later = timezone.now() + dt.timedelta(days=3)
+    policy_set(
+        actor=org.admin,
+        values={"customers.freshness_days": 45},
+        note="later",
+        effective_from=later,
+    )
+    before = later - dt.timedelta(days=1)
+    assert policy.get("customers.freshness_days", at=before) == 180
+    assert policy.get("customers.freshness_days", at=later) == 45
+    assert policy.get("customers.freshness_days", at=before) == 180
+    assert policy_resolve("customers.freshness_days", at=later + dt.timedelta(days=400)) == (
+        45,
+        policy.version_at(later),
+    )
+    with time_machine.travel(later + dt.timedelta(hours=1)):
+        assert policy.get("customers.freshness_days") == 45
+
+
+def test_memoised_lists_cannot_corrupt_the_pack(org):
+    policy_set(
+        actor=org.admin, values={"customers.required_fields": ["name", "phone"]}, note="short"
+    )
+    required = policy.get("customers.required_fields")
+    required.append("fax")
+    assert policy.get("customers.required_fields") == ["name", "phone"]
+
+
+def test_a_publish_is_seen_at_the_next_read(org):
+    assert policy.get("compliance.mask_phones") is True
+    policy_set(actor=org.admin, values={"compliance.mask_phones": False}, note="off")
+    assert policy.get("compliance.mask_phones") is False
