@@ -24,6 +24,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,38 +104,57 @@ class KeysetPage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _fetch(queryset: QuerySet[Any], order: list[str], count: int) -> list[Any]:
-    """The first `count` rows of the queryset in `order`, in two steps: the ids alone (the
-    database sorts and limits before computing any annotation — SQLite would otherwise
-    evaluate is_mine/has_contacts for every candidate row), then those rows in full."""
-    ids = list(queryset.order_by(*order).values_list("pk", flat=True)[:count])
+# Reads the rows of a page by id, in the order given (rows missing from the result are
+# skipped); the default reads them through the queryset, as model instances.
+Fetch = Callable[[list[int]], list[Any]]
+
+
+def _by_ids(queryset: QuerySet[Any], ids: list[int], fetch: Fetch | None) -> list[Any]:
     if not ids:
         return []
+    if fetch is not None:
+        return fetch(ids)
     rows = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
     return [rows[pk] for pk in ids if pk in rows]
 
 
+def _fetch(
+    queryset: QuerySet[Any], order: list[str], count: int, fetch: Fetch | None = None
+) -> list[Any]:
+    """The first `count` rows of the queryset in `order`, in two steps: the ids alone (the
+    database sorts and limits before computing any annotation — SQLite would otherwise
+    evaluate is_mine/has_contacts for every candidate row), then those rows in full."""
+    ids = list(queryset.order_by(*order).values_list("pk", flat=True)[:count])
+    return _by_ids(queryset, ids, fetch)
+
+
 def keyset_page(
-    queryset: QuerySet[Any], *, sort: str, cursor: Cursor | None, size: int
+    queryset: QuerySet[Any],
+    *,
+    sort: str,
+    cursor: Cursor | None,
+    size: int,
+    fetch: Fetch | None = None,
 ) -> KeysetPage:
-    """One page of a list already ordered by SORTS[sort] (customer_list does)."""
+    """One page of a list already ordered by SORTS[sort] (customer_list does). `fetch`
+    reads the page's rows from their ids (a page that needs no model instances)."""
     if sort not in SORTS:
         sort = "updated"
     order = SORTS[sort]
     if cursor is not None and cursor.sort != sort:
         cursor = None  # the sort changed under the cursor: start again
     if cursor is None:
-        rows = _fetch(queryset, order, size + 1)
+        rows = _fetch(queryset, order, size + 1, fetch)
         has_next, has_previous = len(rows) > size, False
         rows = rows[:size]
     elif not cursor.backwards:
         after = _after(sort, cursor.key, cursor.id, forwards=True)
-        rows = _fetch(queryset.filter(after), order, size + 1)
+        rows = _fetch(queryset.filter(after), order, size + 1, fetch)
         has_next, has_previous = len(rows) > size, True
         rows = rows[:size]
     else:
         before = _after(sort, cursor.key, cursor.id, forwards=False)
-        rows = _fetch(queryset.filter(before), _reversed(order), size + 1)
+        rows = _fetch(queryset.filter(before), _reversed(order), size + 1, fetch)
         has_next, has_previous = True, len(rows) > size
         rows = rows[:size][::-1]
     page = KeysetPage(rows=rows, sort=sort, has_next=has_next, has_previous=has_previous)
@@ -205,17 +225,18 @@ def list_page(
     cursor: str | None = None,
     number: str | None = None,
     size: int,
+    fetch: Fetch | None = None,
 ) -> ListPage:
     """The page a list URL asks for: `cursor` (keyset), or a legacy `page` number (OFFSET,
-    kept so old links work; its next/previous links are cursors), or the first page."""
+    kept so old links work; its next/previous links are cursors), or the first page.
+    `fetch`: as for keyset_page."""
     from guanxi.customers.search import index
 
     position = parse_cursor(cursor)
     if position is None and number and number.isdigit() and int(number) > 1:
         start = (int(number) - 1) * size
         ids = list(queryset.values_list("pk", flat=True)[start : start + size + 1])
-        found = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
-        rows = [found[pk] for pk in ids if pk in found]
+        rows = _by_ids(queryset, ids, fetch)
         page = KeysetPage(rows=rows[:size], sort=sort, has_next=len(rows) > size,
                           has_previous=True)  # fmt: skip
         if page.rows:
@@ -225,7 +246,7 @@ def list_page(
             if page.has_next:
                 page.next_cursor = Cursor(sort, getattr(last, key), last.pk).encode()
     else:
-        page = keyset_page(queryset, sort=sort, cursor=position, size=size)
+        page = keyset_page(queryset, sort=sort, cursor=position, size=size, fetch=fetch)
     if search and index.is_common(search, actor=actor):
         count, capped = None, False
     elif not page.has_next and not page.has_previous:

@@ -174,6 +174,52 @@ class TestCustomerList:
         html = login(client, data.org.sales_bj).get(self.url).content.decode()
         assert BJ_MOBILE in html
 
+    def test_co_owned_customers_show_numbers_in_full(self, client, data):
+        data.tj.co_owners.add(data.org.sales_bj)
+        html = login(client, data.org.sales_bj).get(self.url).content.decode()
+        assert data.tj.name in html
+        assert "13900001111" in html  # co-owned: the actor's own customer
+        assert "139****1111" not in html
+
+    def test_a_policy_change_is_seen_at_the_next_request(self, client, data):
+        c = login(client, data.org.supervisor_north)
+        html = c.get(self.url).content.decode()
+        assert BJ_MASKED in html and BJ_MOBILE not in html
+        policy_set(actor=data.org.admin, values={"compliance.mask_phones": False}, note="off")
+        html = c.get(self.url).content.decode()
+        assert BJ_MOBILE in html
+        policy_set(
+            actor=data.org.admin, values={"customers.required_fields": ["name"]}, note="name"
+        )
+        assert 'style="width: 100%"' in c.get(self.url).content.decode()
+
+    def test_deleted_customers_and_contacts_are_not_listed(self, client, data):
+        from guanxi.customers.services import contact_delete, customer_delete
+
+        contact_delete(actor=data.org.admin, contact_id=data.bj_contact.pk)
+        customer_delete(actor=data.org.admin, customer_id=data.tj.pk, reason="测试")
+        html = login(client, data.org.supervisor_north).get(self.url).content.decode()
+        assert data.bj.name in html and "王经理" not in html
+        assert data.tj.name not in html
+
+    def test_the_updated_date_is_shown_in_local_time(self, client, data):
+        import datetime as dt
+
+        late_evening_utc = dt.datetime(2026, 3, 1, 20, 30, tzinfo=dt.UTC)  # 2 March in Shanghai
+        Customer.objects.filter(pk=data.bj.pk).update(updated_at=late_evening_utc)
+        html = login(client, data.org.sales_bj).get(self.url).content.decode()
+        assert "2026-03-02" in html
+
+    def test_the_page_runs_a_fixed_set_of_queries(
+        self, client, data, django_assert_max_num_queries
+    ):
+        # session, user, cache version tokens, page ids, page rows, total, contacts, tags;
+        # permissions, roles, scope and reference names come from the list cache.
+        c = login(client, data.org.supervisor_north)
+        c.get(self.url)  # warm the list and policy caches like a running server
+        with django_assert_max_num_queries(8):
+            assert c.get(self.url).status_code == 200
+
     def test_htmx_request_gets_only_the_results(self, client, data):
         response = login(client, data.org.sales_bj).get(
             self.url, {"q": "星河"}, HTTP_HX_REQUEST="true"

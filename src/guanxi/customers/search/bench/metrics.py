@@ -31,7 +31,6 @@ from guanxi.customers import selectors
 from guanxi.customers.models import Contact, Customer
 from guanxi.customers.search import index
 from guanxi.customers.search.bench.dataset import remove_customers_after
-from guanxi.customers.search.pagination import list_page
 
 PAGE_SIZE = 50
 # The users the headline figures are for (the issue's "a salesperson and an all-scope
@@ -105,11 +104,11 @@ def _first_page(actor: Any, search: str, cursor: str | None = None) -> int:
     from guanxi.customers import views
     from guanxi.customers.search import viewer
 
-    customers = views._list_rows_only(selectors.customer_list(actor=actor, search=search))
-    page = list_page(
-        customers, actor=actor, sort="updated", search=search, cursor=cursor, size=PAGE_SIZE
+    selected = {"search": search, "sort": "updated"}
+    _page, rows, _reference = views.list_rows(
+        actor, selected, tokens=viewer.versions(), cursor=cursor
     )
-    return len(views._rows(actor, page.rows, viewer.reference(viewer.versions())))
+    return len(rows)
 
 
 def _timed(function: Callable[[], Any]) -> float:
