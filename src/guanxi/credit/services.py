@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -141,6 +142,23 @@ def credit_charge_shipment(
     customer has no balance row yet, or the shipment does not fit — the caller then takes
     the locking path (locked_balance + credit_check_shipment), which raises the limit error
     with its figures or lets an override through."""
+    sql, params = charge_shipment_sql(
+        customer_id=customer_id, shipped=shipped, paid=paid, at=at, enforce=enforce
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    return charged(customer_id, row[:5], at=at)
+
+
+def charge_shipment_sql(
+    *, customer_id: int, shipped: Decimal, paid: Decimal, at: dt.datetime, enforce: bool = True
+) -> tuple[str, list[Any]]:
+    """The statement of credit_charge_shipment (UPDATE … RETURNING shipped_total,
+    paid_total, balance, open_orders, limit), for a caller that runs it itself — e.g. as
+    the first part of a WITH that writes the shipment only if a row comes back."""
     limit_sql, limit_params = selectors.limit_in_force_sql(customer_id=customer_id, at=at)
     increase = shipped - paid
     condition = "1 = 1"
@@ -150,25 +168,26 @@ def credit_charge_shipment(
             "{limit}", limit_sql
         )
         condition_params = [increase, increase, *limit_params, selectors.default_limit(at=at)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE ledger_customerbalance
-            SET shipped_total = shipped_total + CAST(%s AS NUMERIC),
-                paid_total = paid_total + CAST(%s AS NUMERIC),
-                balance = balance + CAST(%s AS NUMERIC),
-                updated_at = %s
-            WHERE customer_id = %s AND {condition}
-            RETURNING shipped_total, paid_total, balance, open_orders, ({limit_sql})
-            """,
-            [
-                shipped, paid, increase, connection.ops.adapt_datetimefield_value(at),
-                customer_id, *condition_params, *limit_params,
-            ],
-        )  # fmt: skip
-        row = cursor.fetchone()
-    if row is None:
-        return None, None
+    sql = f"""
+        UPDATE ledger_customerbalance
+        SET shipped_total = shipped_total + CAST(%s AS NUMERIC),
+            paid_total = paid_total + CAST(%s AS NUMERIC),
+            balance = balance + CAST(%s AS NUMERIC),
+            updated_at = %s
+        WHERE customer_id = %s AND {condition}
+        RETURNING shipped_total, paid_total, balance, open_orders, ({limit_sql}) AS limit_amount
+        """
+    params = [
+        shipped, paid, increase, connection.ops.adapt_datetimefield_value(at),
+        customer_id, *condition_params, *limit_params,
+    ]  # fmt: skip
+    return sql, params
+
+
+def charged(
+    customer_id: int, row: Sequence[Any], *, at: dt.datetime
+) -> tuple[CustomerBalance, selectors.Limit]:
+    """The balance and the limit in a row charge_shipment_sql returned."""
     money = analytics.to_money
     balance = CustomerBalance(
         customer_id=customer_id,

@@ -31,12 +31,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
-from django.utils import timezone
+from django.db import IntegrityError, transaction
 
 from guanxi.audit import services as audit
 from guanxi.core.errors import DomainError, PossibleDuplicate, ValidationFailed
 from guanxi.core.ids import parse_id
+from guanxi.core.rows import bulk_insert, insert_rows
 from guanxi.customers import services
 from guanxi.customers.dedup.matching import (
     BLOCK_PREFIX,
@@ -47,8 +47,6 @@ from guanxi.customers.dedup.matching import (
 )
 from guanxi.customers.models import Contact, Customer, Tag
 from guanxi.org.scopes import CHANGE
-
-INSERT_BATCH = 1000
 
 
 @dataclass
@@ -297,124 +295,6 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
             for contact in candidate.contacts
         ]
     audit.record_many(events, insert=bulk_insert)
-
-
-def bulk_insert(model: type[models.Model], objs: list[Any]) -> None:
-    """INSERT new records and set their ids, as bulk_create does, for the large batches of
-    the import. The values are prepared once per field kind (text and integers as they
-    are; auto_now / auto_now_add fields get one timestamp for the batch) instead of
-    through every field's pre_save and get_db_prep_save; then insert_rows."""
-    if not objs:
-        return
-    if connection.vendor not in {"sqlite", "postgresql"}:
-        model.objects.bulk_create(objs, batch_size=INSERT_BATCH)
-        return
-    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
-    ids = insert_rows(model, [f.column for f in fields], _db_rows(fields, objs), ids=True)
-    for obj, new_id in zip(objs, ids, strict=True):
-        obj.pk = new_id
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
-def insert_rows(
-    model: type[models.Model], columns: list[str], rows: list[Any], *, ids: bool = False
-) -> list[int]:
-    """INSERT rows of database values (in `columns` order, the primary key left to the
-    database) into the model's table; with `ids`, return the new ids in row order.
-
-    SQLite: executemany; into a table with triggers (the search index) the rows go to a
-    TEMP table first and then into the real one by one INSERT … SELECT, since FTS5 flushes
-    its pending index at the end of every statement and a row-by-row insert would write
-    one index segment per row. The new ids are the last len(rows) of the table: the write
-    transaction (which this runs in) excludes other writers and AUTOINCREMENT only rises.
-    PostgreSQL: the ids are drawn from the table's sequence and the rows sent by COPY."""
-    if not rows:
-        return []
-    meta = model._meta
-    quote = connection.ops.quote_name
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
-    names = ", ".join(quote(c) for c in columns)
-    new_ids: list[int] = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, meta.pk.column, len(rows)],
-            )
-            new_ids = sorted(row[0] for row in cursor.fetchall())
-            # psycopg's own cursor: its errors become Django's (IntegrityError …) here.
-            with (
-                connection.wrap_database_errors,
-                cursor.cursor.copy(f"COPY {table} ({pk}, {names}) FROM STDIN") as copy,
-            ):
-                for new_id, row in zip(new_ids, rows, strict=True):
-                    copy.write_row((new_id, *row))
-            return new_ids
-        marks = ", ".join(["%s"] * len(columns))
-        if connection.vendor == "sqlite" and _has_triggers(cursor, meta.db_table):
-            stage = quote(f"gx_stage_{meta.db_table}")
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "
-                           f"SELECT {names} FROM {table} WHERE 0")  # fmt: skip
-            cursor.executemany(f"INSERT INTO temp.{stage} ({names}) VALUES ({marks})", rows)
-            cursor.execute(f"INSERT INTO {table} ({names}) "
-                           f"SELECT {names} FROM temp.{stage} ORDER BY rowid")  # fmt: skip
-            cursor.execute(f"DELETE FROM temp.{stage}")
-        else:
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-        if ids:
-            cursor.execute(f"SELECT {pk} FROM {table} ORDER BY {pk} DESC LIMIT %s", [len(rows)])
-            new_ids = sorted(row[0] for row in cursor.fetchall())
-    return new_ids
-
-
-def _has_triggers(cursor: Any, table: str) -> bool:
-    cursor.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s LIMIT 1", [table]
-    )
-    return cursor.fetchone() is not None
-
-
-_AS_IS: dict[type, tuple[type, ...]] = {
-    models.CharField: (str,),
-    models.TextField: (str,),
-    models.IntegerField: (int,),
-    models.BooleanField: (bool,),
-    models.ForeignKey: (int,),
-}
-
-
-def _db_rows(fields: list[Any], objs: list[Any]) -> list[list[Any]]:
-    """field.get_db_prep_save(field.pre_save(obj, True)) for every field and object, with
-    short cuts: a value the field would pass on unchanged (text as str, integers as int,
-    None where the column is nullable) is taken as it is; an auto_now(_add) field gets
-    the same prepared timestamp on every object of the batch (set on the objects too,
-    as pre_save does)."""
-    now = timezone.now()
-    attnames, kinds, fixed = [], [], {}
-    for index, db_field in enumerate(fields):
-        attnames.append(db_field.attname)
-        if isinstance(db_field, models.DateTimeField) and (
-            db_field.auto_now or db_field.auto_now_add
-        ):
-            for obj in objs:
-                setattr(obj, db_field.attname, now)
-            fixed[index] = db_field.get_db_prep_save(now, connection)
-        plain = next((v for k, v in _AS_IS.items() if isinstance(db_field, k)), ())
-        kinds.append(frozenset((*plain, type(None)) if db_field.null else plain))
-    checks = [(index, kinds[index]) for index in range(len(fields)) if index not in fixed]
-    rows = []
-    for obj in objs:
-        values = obj.__dict__
-        row = [values[name] if name in values else getattr(obj, name) for name in attnames]
-        for index, plain in checks:
-            if row[index].__class__ not in plain:
-                db_field = fields[index]
-                row[index] = db_field.get_db_prep_save(db_field.pre_save(obj, True), connection)
-        for index, value in fixed.items():
-            row[index] = value
-        rows.append(row)
-    return rows
 
 
 def _tags(names: set[str]) -> dict[str, Tag]:

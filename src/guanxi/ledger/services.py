@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from guanxi import policy
 from guanxi.audit import services as audit
+from guanxi.audit.models import AuditEvent
 from guanxi.core.errors import (
     AlreadyReversed,
     InvalidState,
@@ -36,6 +37,7 @@ from guanxi.core.errors import (
     ValidationFailed,
 )
 from guanxi.core.ids import parse_id
+from guanxi.core.rows import db_rows, insert_one, insert_select_sql
 from guanxi.customers import selectors as customer_selectors
 from guanxi.customers.models import Customer
 from guanxi.ledger.models import (
@@ -161,30 +163,54 @@ def _add_month(
     """Add to the customer's monthly sums: one upsert (the caller holds the balance row, so
     no one else writes this customer's rows meanwhile). `count`: shipments (1 for a
     shipment, -1 for its reversal, in the month of the shipment)."""
-    month = month_start(day)
+    sql, params = _month_sql(
+        customer_id, day, shipped=shipped, cost=cost, quantity=quantity, count=count, paid=paid
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO ledger_customermonth AS m
-                (customer_id, month, shipped_amount, shipped_cost, shipped_quantity,
-                 shipped_count, paid_amount)
-            VALUES (%s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (customer_id, month) DO UPDATE SET
-                shipped_amount = m.shipped_amount + excluded.shipped_amount,
-                shipped_cost = m.shipped_cost + excluded.shipped_cost,
-                shipped_quantity = m.shipped_quantity + excluded.shipped_quantity,
-                shipped_count = m.shipped_count + excluded.shipped_count,
-                paid_amount = m.paid_amount + excluded.paid_amount
-            """,
-            [
-                customer_id,
-                connection.ops.adapt_datefield_value(month),
-                *(connection.ops.adapt_decimalfield_value(v, 16, 2) for v in (shipped, cost)),
-                quantity,
-                count,
-                connection.ops.adapt_decimalfield_value(paid, 16, 2),
-            ],
+        cursor.execute(sql, params)
+
+
+def _month_sql(
+    customer_id: int,
+    day: dt.date,
+    *,
+    shipped: Decimal = ZERO,
+    cost: Decimal = ZERO,
+    quantity: int = 0,
+    count: int = 0,
+    paid: Decimal = ZERO,
+    source: str = "",
+) -> tuple[str, list[Any]]:
+    """The upsert of _add_month; with `source`, written once for each row of that part of
+    a WITH (PostgreSQL)."""
+    values = "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    if source:
+        values = (
+            "SELECT CAST(%s AS bigint), CAST(%s AS date), CAST(%s AS numeric), "
+            "CAST(%s AS numeric), CAST(%s AS integer), CAST(%s AS integer), "
+            f"CAST(%s AS numeric) FROM {source}"
         )
+    sql = f"""
+        INSERT INTO ledger_customermonth AS m
+            (customer_id, month, shipped_amount, shipped_cost, shipped_quantity,
+             shipped_count, paid_amount)
+        {values}
+        ON CONFLICT (customer_id, month) DO UPDATE SET
+            shipped_amount = m.shipped_amount + excluded.shipped_amount,
+            shipped_cost = m.shipped_cost + excluded.shipped_cost,
+            shipped_quantity = m.shipped_quantity + excluded.shipped_quantity,
+            shipped_count = m.shipped_count + excluded.shipped_count,
+            paid_amount = m.paid_amount + excluded.paid_amount
+        """
+    params = [
+        customer_id,
+        connection.ops.adapt_datefield_value(month_start(day)),
+        *(connection.ops.adapt_decimalfield_value(v, 16, 2) for v in (shipped, cost)),
+        quantity,
+        count,
+        connection.ops.adapt_decimalfield_value(paid, 16, 2),
+    ]
+    return sql, params
 
 
 def _move_balance(
@@ -219,6 +245,94 @@ def _credit() -> Any:
 
 
 # --- shipments -------------------------------------------------------------------------------
+def _shipment_event(shipment: Shipment) -> Any:
+    """The audit row of a new shipment (its object id set once the shipment has one)."""
+    return audit.build(
+        actor=shipment.created_by,
+        action="shipment.recorded",
+        obj=shipment,
+        changes={
+            "date": [None, shipment.date],
+            "amount": [None, shipment.amount],
+            "quantity": [None, shipment.quantity],
+            "cost": [None, shipment.cost],
+            "order_reference": [None, shipment.order_reference],
+        },
+    )
+
+
+def _write_shipment(shipment: Shipment, *, paid: Decimal) -> None:
+    """The rows of a shipment whose charge went through: the entry, the month's sums
+    (with a cash payment taken with it), the audit row."""
+    insert_one(shipment)
+    _add_month(
+        shipment.customer_id,
+        shipment.date,
+        shipped=shipment.amount,
+        cost=shipment.cost,
+        quantity=shipment.quantity,
+        count=1,
+        paid=paid,
+    )
+    event = _shipment_event(shipment)
+    insert_one(event)
+
+
+def _charge(
+    shipment: Shipment, *, paid: Decimal, at: dt.datetime, enforce: bool
+) -> tuple[CustomerBalance | None, Any]:
+    """The common case of a shipment: the credit check and the charge in one conditional
+    UPDATE (credit.services.credit_charge_shipment) and, when it went through, the
+    shipment's rows (_write_shipment). Returns (None, None) when it did not.
+
+    On PostgreSQL the charge and the rows are one statement (WITH charge AS (UPDATE …),
+    entry AS (INSERT …), …): the rows are written only if the charge returned its row, in
+    one round trip instead of four — recording shipments is the ledger's hot path."""
+    credit = _credit()
+    customer_id = shipment.customer_id
+    if connection.vendor != "postgresql":
+        after, limit = credit.credit_charge_shipment(
+            customer_id=customer_id, shipped=shipment.amount, paid=paid, at=at, enforce=enforce
+        )
+        if after is not None:
+            _write_shipment(shipment, paid=paid)
+        return after, limit
+    charge_sql, charge_params = credit.charge_shipment_sql(
+        customer_id=customer_id, shipped=shipment.amount, paid=paid, at=at, enforce=enforce
+    )
+    entry_fields, entry_sql = insert_select_sql(Shipment, "charge", returning="id")
+    entry_params = db_rows(entry_fields, [shipment])[0]
+    month_sql, month_params = _month_sql(
+        customer_id,
+        shipment.date,
+        shipped=shipment.amount,
+        cost=shipment.cost,
+        quantity=shipment.quantity,
+        count=1,
+        paid=paid,
+        source="charge",
+    )
+    event = _shipment_event(shipment)
+    event_fields, event_sql = insert_select_sql(
+        AuditEvent, "entry", computed=(("object_id", "CAST(entry.id AS varchar)"),)
+    )
+    event_params = db_rows(event_fields, [event])[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH charge AS ({charge_sql}), entry AS ({entry_sql}),
+                month AS ({month_sql}), logged AS ({event_sql})
+                SELECT charge.*, entry.id FROM charge, entry""",
+            [*charge_params, *entry_params, *month_params, *event_params],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    shipment.pk = row[5]
+    shipment._state.adding = False
+    shipment._state.db = connection.alias
+    return credit.charged(customer_id, row[:5], at=at)
+
+
 @transaction.atomic
 def shipment_record(
     *,
@@ -273,13 +387,27 @@ def shipment_record(
     now = timezone.now()
     credit = _credit()
     paid = amount if paid_now else ZERO
-    order, override, release = None, None, ZERO
-    after, limit = None, None
+    days = customer.terms
+    if days is None:
+        days = policy.get("ledger.default_payment_terms_days")
+    shipment = Shipment(
+        customer=customer,
+        date=date,
+        amount=amount,
+        quantity=quantity,
+        cost=cost,
+        order_reference=order_reference,
+        due_date=date + dt.timedelta(days=days),
+        payment_terms_days=days,
+        price_coefficient=customer.coefficient,
+        note=note,
+        created_by=actor,
+    )
+    order, override, after, limit = None, None, None, None
     if order_id is None and override_id in (None, ""):
-        # the common case: check and add in one conditional UPDATE … RETURNING
-        after, limit = credit.credit_charge_shipment(
-            customer_id=customer.pk, shipped=amount, paid=paid, at=now, enforce=enforce_limit
-        )
+        # the common case: check and add in one conditional UPDATE … RETURNING (on
+        # PostgreSQL the same statement writes the shipment's rows)
+        after, limit = _charge(shipment, paid=paid, at=now, enforce=enforce_limit)
     if after is None:
         # first entry of the customer, an order or an override, or a refusal: lock the row
         balance = locked_balance(customer.pk)
@@ -291,6 +419,8 @@ def shipment_record(
             )
             if order is None:
                 raise ValidationFailed(detail={"order": [_("订单不存在、不属于该客户或已完成。")]})
+            shipment.order = order
+            shipment.order_reference = order_reference or order.reference
         release = min(order.remaining, amount) if order is not None else ZERO
         orders_count = credit.orders_in_exposure(at=now)
         increase = amount - paid - (release if orders_count else ZERO)
@@ -304,24 +434,7 @@ def shipment_record(
                 at=now,
             )
         after = _move_balance(balance, shipped=amount, paid=paid, orders=-release)
-
-    days = customer.terms
-    if days is None:
-        days = policy.get("ledger.default_payment_terms_days")
-    shipment = Shipment.objects.create(
-        customer=customer,
-        date=date,
-        amount=amount,
-        quantity=quantity,
-        cost=cost,
-        order_reference=order_reference or (order.reference if order else ""),
-        order=order,
-        due_date=date + dt.timedelta(days=days),
-        payment_terms_days=days,
-        price_coefficient=customer.coefficient,
-        note=note,
-        created_by=actor,
-    )
+        _write_shipment(shipment, paid=paid)
     if order is not None:
         order.shipped_amount += amount
         fields = ["shipped_amount"]
@@ -329,19 +442,6 @@ def shipment_record(
             order.status = Order.Status.SHIPPED
             fields.append("status")
         order.save(update_fields=fields)
-    _add_month(customer.pk, date, shipped=amount, cost=cost, quantity=quantity, count=1, paid=paid)
-    audit.record(
-        actor=actor,
-        action="shipment.recorded",
-        obj=shipment,
-        changes={
-            "date": [None, date],
-            "amount": [None, amount],
-            "quantity": [None, quantity],
-            "cost": [None, cost],
-            "order_reference": [None, shipment.order_reference],
-        },
-    )
     if paid_now:
         payment = Payment.objects.create(
             customer=customer,
