@@ -48,9 +48,15 @@ class Completeness:
 
 
 def completeness(
-    customer: Any, *, has_contacts: bool | None = None, at: dt.datetime | None = None
+    customer: Any,
+    *,
+    has_contacts: bool | None = None,
+    at: dt.datetime | None = None,
+    required: list[str] | None = None,
 ) -> Completeness:
-    required = policy.get("customers.required_fields", at=at)
+    """`required`: customers.required_fields already read (a list page asks once)."""
+    if required is None:
+        required = policy.get("customers.required_fields", at=at)
     if not required:
         return Completeness(100, [])
     missing = []

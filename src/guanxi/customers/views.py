@@ -232,6 +232,7 @@ def _rows(actor: Any, customers: list[ListCustomer], reference: Any) -> list[Row
     """The rows in one pass: two plain queries (live contacts, tags) for the page."""
     labels = _type_labels()
     masked = selectors.phones_masked(actor=actor)
+    required = policy.get("customers.required_fields")
     ids = [customer.pk for customer in customers]
     contacts: dict[int, ContactLine] = {}
     tags: dict[int, list[tuple[str, str]]] = {}
@@ -264,7 +265,9 @@ def _rows(actor: Any, customers: list[ListCustomer], reference: Any) -> list[Row
             Row(
                 customer=customer,
                 type_label=labels.get(customer.customer_type, customer.customer_type),
-                completeness=completeness(customer, has_contacts=customer.has_contacts),
+                completeness=completeness(
+                    customer, has_contacts=customer.has_contacts, required=required
+                ),
                 contact=contact,
                 contact_phone=selectors.display_phone(number, visible=visible) if number else "",
                 phones_visible=visible,
