@@ -139,6 +139,10 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     # trigrams in Chinese text under LC_CTYPE=C.
     _db["ENGINE"] = "guanxi.core.backends.postgresql"
     _db["CONN_HEALTH_CHECKS"] = True
+    # Hot statements (core.prepared) are prepared once per connection; off behind a
+    # transaction-pooling proxy that does not keep server sessions (PgBouncer < 1.21).
+    if env_bool("DB_PREPARED_STATEMENTS", True):
+        _db.setdefault("OPTIONS", {})["prepare_threshold"] = 5
     _db.setdefault("TEST", {})["TEMPLATE"] = "template0"
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # Persistent connections here too (DB_CONN_MAX_AGE): opening the file costs the

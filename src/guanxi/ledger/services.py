@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from guanxi import policy
 from guanxi.audit import services as audit
 from guanxi.audit.models import AuditEvent
+from guanxi.core import prepared
 from guanxi.core.errors import (
     AlreadyReversed,
     InvalidState,
@@ -87,14 +88,12 @@ def _customer_for_entry(
             PriceCoefficient.Status.APPROVED,
             connection.ops.adapt_datefield_value(shipment_on),
         ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT c.id, c.name, c.owner_id, c.department_id{extra}
-                FROM {Customer._meta.db_table} c
-                WHERE c.id = %s AND c.deleted_at IS NULL AND {scoped}""",
-            [*extra_params, pk, *params],
-        )
-        row = cursor.fetchone()
+    row = prepared.fetchone(
+        f"""SELECT c.id, c.name, c.owner_id, c.department_id{extra}
+            FROM {Customer._meta.db_table} c
+            WHERE c.id = %s AND c.deleted_at IS NULL AND {scoped}""",
+        [*extra_params, pk, *params],
+    )
     if row is None:
         raise NotFound()
     customer = Customer.from_db(
@@ -317,14 +316,12 @@ def _charge(
         AuditEvent, "entry", computed=(("object_id", "CAST(entry.id AS varchar)"),)
     )
     event_params = db_rows(event_fields, [event])[0]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH charge AS ({charge_sql}), entry AS ({entry_sql}),
-                month AS ({month_sql}), logged AS ({event_sql})
-                SELECT charge.*, entry.id FROM charge, entry""",
-            [*charge_params, *entry_params, *month_params, *event_params],
-        )
-        row = cursor.fetchone()
+    row = prepared.fetchone(
+        f"""WITH charge AS ({charge_sql}), entry AS ({entry_sql}),
+            month AS ({month_sql}), logged AS ({event_sql})
+            SELECT charge.*, entry.id FROM charge, entry""",
+        [*charge_params, *entry_params, *month_params, *event_params],
+    )
     if row is None:
         return None, None
     shipment.pk = row[5]

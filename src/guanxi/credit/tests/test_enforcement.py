@@ -284,3 +284,80 @@ def test_the_written_out_limit_query_agrees_with_the_orm_one(books):
     assert written_out() == orm() == M("2000")
     add("6000", approved, now - day, now - 2 * day)  # a tie: the later id wins
     assert written_out() == orm() == M("6000")
+
+
+def _written(shipment):
+    """What recording `shipment` wrote: the entry, its audit row, the month's sums."""
+    from guanxi.ledger.models import CustomerMonth
+
+    entry = Shipment.objects.filter(pk=shipment.pk).values().get()
+    event = AuditEvent.objects.filter(object_type="ledger.shipment", object_id=str(shipment.pk))
+    month = CustomerMonth.objects.get(customer_id=shipment.customer_id, month=d("2025-06-01"))
+    return entry, list(event.values()), month
+
+
+@pytest.mark.parametrize("paid_now", [False, True])
+def test_the_charge_path_writes_what_the_locking_path_writes(books, paid_now):
+    """The common case (one conditional UPDATE, on PostgreSQL one statement with the rows)
+    and the locking path (first entry of a customer) write the same rows."""
+    org = books.org
+    for customer in (books.bj, books.tj):
+        approve_limit(org, customer, "100000")
+    # bj: its first entry takes the locking path; tj gets a balance row first, so its
+    # shipment takes the charge path.
+    pay(org.finance, books.tj, "2025-06-01", "1")
+    ship(org.sales_tj, books.tj, "2025-06-01", "1")
+    kwargs = {"quantity": 3, "cost": "700.50", "order_reference": "SO-1", "note": "备注",
+              "paid_now": paid_now}  # fmt: skip
+    locked = ship(org.sales_bj, books.bj, "2025-06-10", "1234.56", **kwargs)
+    before = CustomerBalance.objects.get(customer=books.tj)
+    charged = ship(org.sales_tj, books.tj, "2025-06-10", "1234.56", **kwargs)
+    after = CustomerBalance.objects.get(customer=books.tj)
+
+    assert charged.pk and locked.pk and not charged._state.adding
+    entry_l, events_l, _month_l = _written(locked)
+    entry_c, events_c, month_c = _written(charged)
+    differs = {"id", "customer_id", "created_by_id"}
+    assert {k: v for k, v in entry_c.items() if k not in differs} == {
+        k: v for k, v in entry_l.items() if k not in differs
+    }
+    assert entry_c["created_by_id"] == org.sales_tj.pk
+    assert len(events_c) == len(events_l) == 1
+    differs = {"id", "object_id", "customer_id", "actor_id", "actor_name", "at"}
+    assert {k: v for k, v in events_c[0].items() if k not in differs} == {
+        k: v for k, v in events_l[0].items() if k not in differs
+    }
+    assert events_c[0]["object_id"] == str(charged.pk)
+    assert events_c[0]["customer_id"] == books.tj.pk
+    assert events_c[0]["changes"] == {
+        "date": [None, "2025-06-10"],
+        "amount": [None, "1234.56"],
+        "quantity": [None, 3],
+        "cost": [None, "700.50"],
+        "order_reference": [None, "SO-1"],
+    }
+    # tj's June: the set-up shipment and payment of 1, then this one
+    paid = M("1234.56") if paid_now else M(0)
+    assert (month_c.shipped_amount, month_c.shipped_cost, month_c.shipped_quantity,
+            month_c.shipped_count, month_c.paid_amount) == (
+        M("1235.56"), M("700.50"), 3, 2, paid + 1)  # fmt: skip
+    assert after.shipped_total - before.shipped_total == M("1234.56")
+    assert after.balance - before.balance == M("1234.56") - paid
+    assert Payment.objects.filter(shipment=charged).count() == (1 if paid_now else 0)
+
+
+def test_a_refused_charge_writes_nothing(near):
+    """The charge statement's rows are written only when its UPDATE returned a row."""
+    from guanxi.ledger.models import CustomerMonth
+
+    counts = (Shipment.objects.count(), AuditEvent.objects.count(), CustomerMonth.objects.count())
+    month = CustomerMonth.objects.get(customer=near.bj)
+    with pytest.raises(CreditLimitExceeded):
+        ship(near.org.sales_bj, near.bj, "2025-06-10", "15000")
+    assert (
+        Shipment.objects.count(),
+        AuditEvent.objects.count(),
+        CustomerMonth.objects.count(),
+    ) == counts
+    month.refresh_from_db()
+    assert month.shipped_amount == M("90000")
