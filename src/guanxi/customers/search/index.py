@@ -1,4 +1,4 @@
-"""Chinese substring search over the customer archive (ADR 0004).
+"""Chinese substring search over the customer archive (ADR 0005).
 
 What matches: a live customer whose name, credit code or phone, or one of whose live
 contacts' name, mobile or phone, contains the query (ASCII letters in any case). Queries of
@@ -10,6 +10,10 @@ The index is kept by database triggers (migration 0006): customers_search_doc ho
 row per customer and per live contact; SQLite indexes its text with FTS5 (trigram
 tokenizer), PostgreSQL with a pg_trgm GIN index; customers_search_gram holds the
 two-character grams of the names, because trigram indexes cannot answer shorter queries.
+customers_search_viewer_gram (migration 0008) holds the same grams once per owner and
+co-owner of the customer: a user whose scope is their own customers (own_scope_user) reads
+only their own hits, and the hits of a 3+ query are marked theirs or not on the narrow
+customers_search_doc_owner table, so the list probes only the customers they may see.
 
 Two plans give the same rows (the tests run both):
 - selective query: the customer ids come from the index and are joined to the list;
@@ -85,46 +89,82 @@ def _fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def hits_sql(query: Query) -> tuple[str, list[str]]:
-    """SQL selecting the customer ids the index finds for the query (may repeat an id;
-    includes deleted customers, which the list excludes)."""
+def hits_sql(query: Query, *, viewer: int | None = None) -> tuple[str, list[Any]]:
+    """SQL selecting (customer id, mine) for the index hits of the query (may repeat an id;
+    includes deleted customers, which the list excludes).
+
+    Without `viewer`, every hit (mine = 1). With `viewer` (a user whose scope is their own
+    customers), a one- or two-character query reads that user's viewer grams only (every
+    row is theirs); a longer one reads every trigram hit and marks with `mine` those the
+    user owns or co-owns (doc_owner and co-owner lookups, not the wide customer row)."""
+    vendor = connection.vendor
     if query.short:
-        top = "char(1114111)" if connection.vendor == "sqlite" else "chr(1114111)"
+        top = "char(1114111)" if vendor == "sqlite" else "chr(1114111)"
         if len(query.text) == 1:
             # every occurrence of c starts a gram "c?" (the last character of a name is
             # stored followed by chr(31)), so a one-character query is a range scan.
-            sql = (
-                "SELECT customer_id FROM customers_search_gram "
-                f"WHERE gram >= lower(%s) AND gram < lower(%s) || {top}"
-            )
-            return sql, [query.text, query.text]
-        return "SELECT customer_id FROM customers_search_gram WHERE gram = lower(%s)", [query.text]
-    if connection.vendor == "sqlite":
+            where, params = f"gram >= lower(%s) AND gram < lower(%s) || {top}", [query.text] * 2
+        else:
+            where, params = "gram = lower(%s)", [query.text]
+        if viewer is None:
+            return f"SELECT customer_id, 1 FROM customers_search_gram WHERE {where}", params
+        return (
+            "SELECT customer_id, 1 FROM customers_search_viewer_gram "
+            f"WHERE viewer IN (%s, %s) AND {where}",
+            [viewer, -viewer, *params],
+        )
+    mine, mine_params = "1", []
+    owner_join = ""
+    if viewer is not None:
+        owner_join = " JOIN customers_search_doc_owner o ON o.source = d.source"
+        mine = (
+            "(o.owner_id = %s OR d.customer_id IN (SELECT customer_id "
+            "FROM customers_customer_co_owners WHERE user_id = %s))"
+        )
+        mine_params = [viewer, viewer]
+    if vendor == "sqlite":
         phrase = " OR ".join(_fts_phrase(v) for v in query.variants)
         sql = (
-            "SELECT d.customer_id FROM customers_search_fts "
-            "JOIN customers_search_doc d ON d.source = customers_search_fts.rowid "
+            f"SELECT d.customer_id, {mine} FROM customers_search_fts "
+            f"JOIN customers_search_doc d ON d.source = customers_search_fts.rowid{owner_join} "
             "WHERE customers_search_fts MATCH %s"
         )
-        return sql, [phrase]
-    where = " OR ".join(["body ILIKE %s"] * len(query.variants))
+        return sql, [*mine_params, phrase]
+    where = " OR ".join(["d.body ILIKE %s"] * len(query.variants))
     return (
-        f"SELECT customer_id FROM customers_search_doc WHERE {where}",
-        [_like_pattern(v) for v in query.variants],
+        f"SELECT d.customer_id, {mine} FROM customers_search_doc d{owner_join} WHERE {where}",
+        [*mine_params, *(_like_pattern(v) for v in query.variants)],
     )
 
 
-def hit_ids(query: Query, *, limit: int | None = None) -> tuple[int, ...] | None:
-    """The distinct customer ids among the index hits; None when there are more than
-    `limit` hits (a bounded index scan decides that)."""
-    sql, params = hits_sql(query)
+def hit_ids(
+    query: Query, *, limit: int | None = None, viewer: int | None = None
+) -> tuple[int, ...] | None:
+    """The distinct customer ids among the index hits (only the viewer's own with
+    `viewer`); None when more than `limit` rows are read (a bounded index scan decides
+    that: the viewer's rows for a short query, every trigram hit for a longer one)."""
+    sql, params = hits_sql(query, viewer=viewer)
     bound = f" LIMIT {int(limit) + 1}" if limit is not None else ""
     with connection.cursor() as cursor:
         cursor.execute(f"{sql}{bound}", params)
         rows = cursor.fetchall()
     if limit is not None and len(rows) > limit:
         return None
-    return tuple(sorted({row[0] for row in rows}))
+    return tuple(sorted({row[0] for row in rows if row[1]}))
+
+
+def own_scope_user(actor: Any) -> int | None:
+    """The actor's user id when their view scope is their own customers only (owned or
+    co-owned: the "self" data scope, or no role), whose hits the viewer grams answer;
+    None for everyone else (all, departments), whose hits come from the whole index."""
+    from guanxi.org.scopes import VIEW, resolve_scope
+
+    if actor is None:
+        return None
+    scope = resolve_scope(actor, VIEW)
+    if scope.everything or scope.nothing or scope.department_ids or scope.user_id is None:
+        return None
+    return int(scope.user_id)
 
 
 # Plan choices by text and user, for a minute: the page view and the selector ask for the
@@ -257,8 +297,16 @@ def parse(
             common = True
     if common:
         return replace(query, common=True)
-    limit = None if common is False else common_threshold(actor)
-    ids = hit_ids(query, limit=limit)
+    viewer = own_scope_user(actor)
+    if common is False:
+        limit = None
+    elif viewer is not None and query.short:
+        # only the user's own hits are read: the index plan costs one customer row per
+        # hit and the LIKE plan reads N / hits rows of the list, whatever the user's share
+        limit = max(0, COMMON_MATCHES)
+    else:
+        limit = common_threshold(actor)
+    ids = hit_ids(query, limit=limit, viewer=viewer)
     if len(_PLANS) > 5000:
         _PLANS.clear()
     _PLANS[key] = (ids is None, now + PLAN_SECONDS)

@@ -265,6 +265,94 @@ def test_index_tables_equal_a_rebuild_after_every_kind_of_write(org, book):
     assert index_rows() == expected_rows()
 
 
+def viewer_rows():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT source, owner_id FROM customers_search_doc_owner ORDER BY source")
+        owners = cursor.fetchall()
+        cursor.execute(
+            "SELECT viewer, gram, source, customer_id FROM customers_search_viewer_gram "
+            "ORDER BY viewer, gram, source"
+        )
+        grams = cursor.fetchall()
+    return owners, grams
+
+
+def expected_viewer_rows():
+    """The viewer grams rebuilt from the models: each name gram once for the customer's
+    owner and once (negated id) per co-owner; doc_owner: each doc's customer's owner."""
+    customers = {c.pk: c for c in Customer.objects.prefetch_related("co_owners")}
+    _docs, grams = expected_rows()
+    owners = sorted({(source, customers[cid].owner_id) for source, cid, _n, _b in _docs})
+    rows = set()
+    for gram, source, customer_id in grams:
+        customer = customers[customer_id]
+        rows.add((customer.owner_id, gram, source, customer_id))
+        rows |= {(-u.pk, gram, source, customer_id) for u in customer.co_owners.all()}
+    return owners, sorted(rows)
+
+
+def test_viewer_grams_follow_owners_and_co_owners(org, book):
+    """Owner and co-owner changes through every write path keep the per-user grams equal
+    to a rebuild: transfer, co-owners set and cleared, a rename and a transfer in one
+    statement, a contact moved to another customer, raw updates and a hard delete."""
+    xinghe, gangwan = book["xinghe"], book["gangwan"]
+    assert viewer_rows() == expected_viewer_rows()
+    services.customer_update(
+        actor=org.gm,
+        customer_id=xinghe.pk,
+        data={"owner": org.sales_tj, "department": org.tianjin},
+        co_owners=[org.sales_bj, org.sales_sh],
+    )
+    assert viewer_rows() == expected_viewer_rows()
+    services.customer_update(actor=org.gm, customer_id=xinghe.pk, data={}, co_owners=[org.sales_sh])
+    assert viewer_rows() == expected_viewer_rows()
+    Customer.objects.filter(pk=gangwan.pk).update(name="天津海湾物流有限公司", owner=org.sales_sh)
+    assert viewer_rows() == expected_viewer_rows()
+    Customer.objects.filter(pk=gangwan.pk).update(owner=org.sales_bj)
+    Customer.co_owners.through.objects.filter(customer_id=xinghe.pk).update(user_id=org.sales_tj.pk)
+    assert viewer_rows() == expected_viewer_rows()
+    Contact.objects.filter(customer=xinghe).update(customer=gangwan)
+    services.contact_create(actor=org.gm, customer_id=xinghe.pk, data={"name": "诸葛亮"})
+    assert viewer_rows() == expected_viewer_rows()
+    gangwan.co_owners.add(org.sales_tj, org.sales_bj)  # the owner as co-owner too
+    assert viewer_rows() == expected_viewer_rows()
+    services.contact_delete(actor=org.gm, contact_id=gangwan.contacts.first().pk)
+    services.customer_delete(actor=org.keeper, customer_id=book["dongfang"].pk)
+    assert viewer_rows() == expected_viewer_rows()
+    dongfang = book["dongfang"]
+    dongfang.co_owners.add(org.sales_tj)
+    Contact.objects.filter(customer=dongfang).delete()
+    dongfang.co_owners.clear()
+    Customer.objects.filter(pk=dongfang.pk).delete()
+    assert viewer_rows() == expected_viewer_rows()
+
+
+def test_own_scope_search_follows_transfers_and_co_owners(org, book, plan):
+    """A salesperson's search reads their own index rows: what they are given or made
+    co-owner of is found at once, what is taken away is not."""
+    xinghe = book["xinghe"]
+    assert found(org.sales_tj, "星河") == set()
+    assert found(org.sales_tj, "欧阳娜娜") == set()
+    services.customer_update(actor=org.gm, customer_id=xinghe.pk, data={}, co_owners=[org.sales_tj])
+    assert found(org.sales_tj, "星河") == {XINGHE}
+    assert found(org.sales_tj, "娜") == {XINGHE}
+    assert found(org.sales_tj, "5678") == {XINGHE}
+    services.customer_update(actor=org.gm, customer_id=xinghe.pk, data={}, co_owners=[])
+    assert found(org.sales_tj, "星河") == set()
+    assert found(org.sales_tj, "5678") == set()
+    services.customer_update(
+        actor=org.gm, customer_id=xinghe.pk, data={"owner": org.sales_tj, "department": org.tianjin}
+    )
+    assert found(org.sales_tj, "星河") == {XINGHE}
+    assert found(org.sales_tj, "欧阳") == {XINGHE}
+    assert found(org.sales_tj, "有限公司") == {XINGHE, GANGWAN}
+    assert found(org.sales_bj, "星河") == set()
+    assert found(org.sales_bj, "欧阳娜娜") == set()
+    assert index.own_scope_user(org.sales_tj) == org.sales_tj.pk
+    assert index.own_scope_user(org.gm) is None
+    assert index.own_scope_user(org.supervisor_north) is None
+
+
 def test_fts_and_gram_tables_answer_like_the_doc_table(org, book):
     """The vendor index (FTS5 / pg_trgm) and the gram table agree with LIKE on the docs."""
     for text in ("星河", "星", "有限公司", "5678", "司马光", "Ada"):
