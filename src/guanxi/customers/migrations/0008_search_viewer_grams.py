@@ -165,7 +165,7 @@ POSTGRES_FORWARD = [
     """INSERT INTO customers_search_doc_owner (source, owner_id)
        SELECT d.source, c.owner_id
        FROM customers_search_doc d JOIN customers_customer c ON c.id = d.customer_id""",
-    "ALTER TABLE customers_search_doc_owner ADD PRIMARY KEY (source)",
+    "ALTER TABLE customers_search_doc_owner ADD PRIMARY KEY (source) INCLUDE (owner_id)",
     """INSERT INTO customers_search_viewer_gram (viewer, gram, source, customer_id)
        SELECT o.owner_id, g.gram, g.source, g.customer_id
        FROM customers_search_gram g JOIN customers_search_doc_owner o ON o.source = g.source""",
@@ -174,7 +174,12 @@ POSTGRES_FORWARD = [
        FROM customers_customer_co_owners co
        JOIN customers_search_doc d ON d.customer_id = co.customer_id
        CROSS JOIN LATERAL customers_search_grams(d.name) AS g(g)""",
-    "ALTER TABLE customers_search_viewer_gram ADD PRIMARY KEY (viewer, gram, source)",
+    # customer_id in the keys' leaves: the hits of a gram are read from the index alone
+    # (the heap, written in trigger order, holds each hit on a different page).
+    "ALTER TABLE customers_search_viewer_gram "
+    "ADD PRIMARY KEY (viewer, gram, source) INCLUDE (customer_id)",
+    "ALTER TABLE customers_search_gram DROP CONSTRAINT customers_search_gram_pkey",
+    "ALTER TABLE customers_search_gram ADD PRIMARY KEY (gram, source) INCLUDE (customer_id)",
     """CREATE FUNCTION customers_search_viewer_doc_changed() RETURNS trigger
        LANGUAGE plpgsql AS $$
        BEGIN
@@ -254,6 +259,7 @@ POSTGRES_FORWARD = [
        FOR EACH ROW EXECUTE FUNCTION customers_search_viewer_co_owner_changed()""",
     "ANALYZE customers_search_doc_owner",
     "ANALYZE customers_search_viewer_gram",
+    "ANALYZE customers_search_gram",
 ]
 
 POSTGRES_REVERSE = [
@@ -266,6 +272,8 @@ POSTGRES_REVERSE = [
     "DROP FUNCTION IF EXISTS customers_search_viewer_doc_changed()",
     "DROP TABLE IF EXISTS customers_search_viewer_gram",
     "DROP TABLE IF EXISTS customers_search_doc_owner",
+    "ALTER TABLE customers_search_gram DROP CONSTRAINT customers_search_gram_pkey",
+    "ALTER TABLE customers_search_gram ADD PRIMARY KEY (gram, source)",
 ]
 
 
