@@ -173,7 +173,10 @@ def _in(count: int) -> str:
 def _aware(value: Any) -> Any:
     """A datetime column read by a plain cursor: SQLite returns UTC text."""
     if isinstance(value, str):
-        value = parse_datetime(value)
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            value = parse_datetime(value)
     if value is not None and timezone.is_naive(value):
         value = timezone.make_aware(value, dt.UTC)
     return value
