@@ -21,7 +21,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -108,16 +108,18 @@ def _customer_for_entry(
 
 
 def locked_balance(customer_id: int) -> CustomerBalance:
-    """The customer's balance row, locked until the transaction ends. Created on first use:
-    when two writers create it at once, the loser's insert fails inside a savepoint and it
-    then locks the winner's committed row."""
+    """The customer's balance row, locked until the transaction ends. Created on first use
+    (INSERT … ON CONFLICT DO NOTHING: when two writers create it at once, the second
+    waits for the first's row and then locks it)."""
     row = CustomerBalance.objects.select_for_update().filter(customer_id=customer_id).first()
     if row is None:
-        try:
-            with transaction.atomic():
-                CustomerBalance.objects.create(customer_id=customer_id)
-        except IntegrityError:
-            pass
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {CustomerBalance._meta.db_table}
+                    (customer_id, shipped_total, paid_total, balance, open_orders, updated_at)
+                    VALUES (%s, 0, 0, 0, 0, %s) ON CONFLICT (customer_id) DO NOTHING""",
+                [customer_id, connection.ops.adapt_datetimefield_value(timezone.now())],
+            )
         row = CustomerBalance.objects.select_for_update().get(customer_id=customer_id)
     return row
 
