@@ -46,4 +46,5 @@ def fetchone(sql: str, params: list[Any] | tuple[Any, ...]) -> tuple[Any, ...] |
             return row
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        first: tuple[Any, ...] | None = cursor.fetchone()
+        return first

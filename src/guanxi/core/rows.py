@@ -28,8 +28,10 @@ INSERT_BATCH = 1000
 def insert_one(obj: Any) -> Any:
     """INSERT a new record of a plain model (no multi-table inheritance) and set its id,
     as obj.save() would for a new object; returns obj."""
-    model = type(obj)
-    fields, sql = _insert_one_sql(model, connection.vendor)
+    key = (type(obj), connection.vendor)  # the tests switch databases within one process
+    if key not in _INSERT_ONE:
+        _INSERT_ONE[key] = _insert_one_sql(type(obj))
+    fields, sql = _INSERT_ONE[key]
     row = db_rows(fields, [obj])[0]
     with connection.cursor() as cursor:
         cursor.execute(sql, row)
@@ -39,18 +41,28 @@ def insert_one(obj: Any) -> Any:
     return obj
 
 
-@functools.cache
-def _insert_one_sql(model: type[models.Model], vendor: str) -> tuple[list[Any], str]:
-    # `vendor` is part of the key: the tests switch databases within one process.
-    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
+_INSERT_ONE: dict[tuple[type, str], tuple[list[Any], str]] = {}
+
+
+def _insert_one_sql(model: type[models.Model]) -> tuple[list[Any], str]:
+    fields = _value_fields(model)
     quote = connection.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(
         quote(model._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
+        ", ".join(quote(_column(f)) for f in fields),
         ", ".join(["%s"] * len(fields)),
-        quote(model._meta.pk.column),
+        quote(_column(model._meta.pk)),
     )
     return fields, sql
+
+
+def _value_fields(model: type[models.Model]) -> list[Any]:
+    """The model's columns the INSERT gives values for: all but the primary key."""
+    return [f for f in model._meta.local_concrete_fields if not f.primary_key]
+
+
+def _column(field: Any) -> str:
+    return str(field.column)
 
 
 def bulk_insert(model: type[models.Model], objs: list[Any]) -> None:
@@ -61,10 +73,10 @@ def bulk_insert(model: type[models.Model], objs: list[Any]) -> None:
     if not objs:
         return
     if connection.vendor not in {"sqlite", "postgresql"}:
-        model.objects.bulk_create(objs, batch_size=INSERT_BATCH)
+        model._default_manager.bulk_create(objs, batch_size=INSERT_BATCH)
         return
-    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
-    ids = insert_rows(model, [f.column for f in fields], db_rows(fields, objs), ids=True)
+    fields = _value_fields(model)
+    ids = insert_rows(model, [_column(f) for f in fields], db_rows(fields, objs), ids=True)
     for obj, new_id in zip(objs, ids, strict=True):
         obj.pk = new_id
         obj._state.adding = False
@@ -87,7 +99,7 @@ def insert_rows(
         return []
     meta = model._meta
     quote = connection.ops.quote_name
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    table, pk = quote(meta.db_table), quote(_column(meta.pk))
     names = ", ".join(quote(c) for c in columns)
     new_ids: list[int] = []
     with transaction.atomic(), connection.cursor() as cursor:
@@ -212,14 +224,14 @@ def _insert_select_sql(
 ) -> tuple[list[Any], str]:
     given = dict(computed)
     quote = connection.ops.quote_name
-    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
+    fields = _value_fields(model)
     values = [
         given[f.attname] if f.attname in given else f"CAST(%s AS {f.db_type(connection)})"
         for f in fields
     ]
     sql = "INSERT INTO {} ({}) SELECT {} FROM {}".format(
         quote(model._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
+        ", ".join(quote(_column(f)) for f in fields),
         ", ".join(values),
         source,
     )
