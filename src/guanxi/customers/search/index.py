@@ -35,10 +35,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, TextField, Value
+from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
-from django.db.models.lookups import IContains, IsNull
+from django.db.models.lookups import IContains, In, IsNull
 
 from guanxi.core.china import normalise_credit_code
 
@@ -46,8 +46,17 @@ from guanxi.core.china import normalise_credit_code
 MAX_QUERY = 100
 # Queries up to this length use the gram table (and match names only).
 SHORT_QUERY = 2
-# Above this many index hits a query counts as common and uses the LIKE plan.
+# Above this many index hits a query counts as common: the list is read in its own order.
 COMMON_MATCHES = 5000
+# A common query with at most this many hits (an all-scope user; more for users who see a
+# part of the archive, up to MAX_MEMBERS) is tested by membership in its hits; above, by
+# LIKE on the fields.
+MEMBER_MATCHES = 30_000
+MAX_MEMBERS = 100_000
+# Where the membership test is cheap: SQLite tests `+id IN (hits)` on the list index's
+# entry before reading the row; PostgreSQL hashes the hits and reads the rows (measured
+# slower than its LIKE plan at 100,000 customers).
+MEMBERS_VENDORS = frozenset({"sqlite"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,10 @@ class Query:
     # Selective plan: the customer ids the index found (read once, then passed to the
     # list query as one parameter).
     ids: tuple[int, ...] = ()
+    # Common plan: rows tested by membership in the index hits (else by LIKE); `viewer`:
+    # the user whose own viewer grams answer a short query (own_scope_user).
+    members: bool = False
+    viewer: int | None = None
 
     @property
     def short(self) -> bool:
@@ -124,18 +137,45 @@ def hits_sql(query: Query, *, viewer: int | None = None) -> tuple[str, list[Any]
         )
         mine_params = [viewer, viewer]
     if vendor == "sqlite":
+        # A customer's own doc is source 2 x id: only contact hits (odd sources) need the
+        # doc row for their customer — a doc probe per hit was most of the cost of a
+        # common term. (Two plain branches, not a CASE with a subquery: SQLite then tests
+        # membership in these hits from the list's index entry, before reading the row.)
         phrase = " OR ".join(_fts_phrase(v) for v in query.variants)
+        fts = "customers_search_fts"
         sql = (
-            f"SELECT d.customer_id, {mine} FROM customers_search_fts "
-            "JOIN customers_search_doc d ON d.source = customers_search_fts.rowid "
-            "WHERE customers_search_fts MATCH %s"
+            f"SELECT d.customer_id, {mine} FROM ("
+            f"SELECT rowid AS source, rowid / 2 AS customer_id FROM {fts} "
+            f"WHERE {fts} MATCH %s AND rowid %% 2 = 0 "
+            "UNION ALL "
+            f"SELECT doc.source, doc.customer_id FROM {fts} "
+            f"JOIN customers_search_doc doc ON doc.source = {fts}.rowid "
+            f"WHERE {fts} MATCH %s AND {fts}.rowid %% 2 = 1) AS d"
         )
-        return sql, [*mine_params, phrase]
+        return sql, [*mine_params, phrase, phrase]
     where = " OR ".join(["d.body ILIKE %s"] * len(query.variants))
     return (
         f"SELECT d.customer_id, {mine} FROM customers_search_doc d WHERE {where}",
         [*mine_params, *(_like_pattern(v) for v in query.variants)],
     )
+
+
+def _count_sql(query: Query, *, viewer: int | None) -> tuple[str, list[Any]]:
+    """SQL selecting one row per index hit, as cheaply as it can be read (no customer)."""
+    if connection.vendor == "sqlite" and not query.short:
+        phrase = " OR ".join(_fts_phrase(v) for v in query.variants)
+        return "SELECT rowid FROM customers_search_fts WHERE customers_search_fts MATCH %s", [
+            phrase
+        ]
+    return hits_sql(query, viewer=viewer)
+
+
+def hit_count(query: Query, *, limit: int, viewer: int | None = None) -> int:
+    """The number of index hits, read up to limit + 1."""
+    sql, params = _count_sql(query, viewer=viewer)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {int(limit) + 1}) AS hits", params)
+        return int(cursor.fetchone()[0])
 
 
 def hit_ids(
@@ -171,7 +211,7 @@ def own_scope_user(actor: Any) -> int | None:
 # Plan choices by text and user, for a minute: the page view and the selector ask for the
 # same text within one request. Only the choice is kept, never the ids: a stale choice
 # costs speed, never rows (both plans give the same rows).
-_PLANS: dict[tuple[str, str, int | None], tuple[bool, float]] = {}
+_PLANS: dict[tuple[str, str, int | None], tuple[bool, float, bool]] = {}  # common, until, members
 PLAN_SECONDS = 60.0
 # The share of the archive a user sees, estimated on the newest customers, for 5 minutes.
 _SHARES: dict[tuple[str, int | None], tuple[float, float]] = {}
@@ -211,6 +251,19 @@ def scope_share(actor: Any) -> float:
         _SHARES.clear()
     _SHARES[key] = (share, now + SHARE_SECONDS)
     return share
+
+
+def member_threshold(actor: Any, *, own_short: bool) -> int:
+    """Index hits up to which a common query is tested by membership in its hits (-1:
+    never). Building the set costs one index row per hit, the walk of the list about
+    N / (hits x share) rows at a fraction of a LIKE test; the LIKE plan wins again for the
+    commonest terms. A user's own short query reads only their hits: no share."""
+    if MEMBER_MATCHES < 0 or connection.vendor not in MEMBERS_VENDORS:
+        return -1
+    if own_short:
+        return MEMBER_MATCHES
+    share = max(scope_share(actor), MIN_SHARE)
+    return int(min(MEMBER_MATCHES / math.sqrt(share), MAX_MEMBERS))
 
 
 def common_threshold(actor: Any) -> int:
@@ -290,15 +343,15 @@ def parse(
     key = (connection.alias, text, getattr(actor, "pk", None))
     now = time.monotonic()
     if within is not None and common is None:
-        _PLANS[key] = (False, now + PLAN_SECONDS)  # the list is small: count it
+        _PLANS[key] = (False, now + PLAN_SECONDS, False)  # the list is small: count it
         return replace(query, common=True)
+    viewer = own_scope_user(actor)
     if common is None:
         cached = _PLANS.get(key)
         if cached is not None and cached[1] > now and cached[0]:
-            common = True
+            return replace(query, common=True, members=cached[2], viewer=viewer)
     if common:
         return replace(query, common=True)
-    viewer = own_scope_user(actor)
     if common is False:
         limit = None
     elif viewer is not None and query.short:
@@ -308,11 +361,19 @@ def parse(
     else:
         limit = common_threshold(actor)
     ids = hit_ids(query, limit=limit, viewer=viewer)
+    members = False
+    if ids is None:
+        # common: by membership in the hits while they are few enough to hold
+        own_short = viewer is not None and query.short
+        bound = member_threshold(actor, own_short=own_short)
+        members = bound >= 0 and (
+            hit_count(query, limit=bound, viewer=viewer if own_short else None) <= bound
+        )
     if len(_PLANS) > 5000:
         _PLANS.clear()
-    _PLANS[key] = (ids is None, now + PLAN_SECONDS)
+    _PLANS[key] = (ids is None, now + PLAN_SECONDS, members)
     if ids is None:
-        return replace(query, common=True)
+        return replace(query, common=True, members=members, viewer=viewer)
     return replace(query, ids=ids)
 
 
@@ -365,8 +426,18 @@ def _ids_sql(ids: tuple[int, ...]) -> tuple[str, list[object]]:
     return "SELECT unnest(%s::bigint[])", [list(ids)]
 
 
+def _members_q(query: Query) -> Q:
+    """The rows among the index hits, tested one by one as the list is read in its order:
+    `+id` keeps SQLite from starting at the hits (a probe and a sort per hit) instead of
+    walking the list's index, where the test needs only the id the index entry holds."""
+    viewer = query.viewer if query.short else None
+    sql, params = hits_sql(query, viewer=viewer)
+    pk = Func(F("pk"), template="(+%(expressions)s)", output_field=IntegerField())
+    return Q(In(pk, RawSQL(f"SELECT customer_id FROM ({sql}) AS hits", params)))
+
+
 def search_q(query: Query) -> Q:
     """A filter on Customer for the query, by the plan the query chose."""
     if query.common:
-        return _like_q(query)
+        return _members_q(query) if query.members else _like_q(query)
     return ids_q(query.ids)

@@ -23,11 +23,14 @@ def _fresh_plans():
     index.clear_plan_cache()
 
 
-@pytest.fixture(params=["index", "like", "small_scope"])
+@pytest.fixture(params=["index", "members", "like", "small_scope"])
 def plan(request, monkeypatch):
-    """Force one plan: every query selective (index), every query common (LIKE), or every
-    scope short of everything read from its ids (small_scope_ids) and tested by LIKE."""
+    """Force one plan: every query selective (index), every query common and tested by
+    membership in its index hits (members) or by LIKE (like), or every scope short of
+    everything read from its ids (small_scope_ids) and tested by LIKE."""
     monkeypatch.setattr(index, "COMMON_MATCHES", 10**9 if request.param == "index" else -1)
+    monkeypatch.setattr(index, "MEMBER_MATCHES", 10**9 if request.param == "members" else -1)
+    monkeypatch.setattr(index, "MEMBERS_VENDORS", frozenset({connection.vendor}))
     monkeypatch.setattr(index, "SMALL_SHARE", 2.0 if request.param == "small_scope" else -1.0)
     return request.param
 
@@ -379,6 +382,31 @@ def test_the_plan_follows_the_number_of_hits(org, book, monkeypatch):
     assert index.parse("星河建材").ids == (book["xinghe"].pk,)
     assert index.parse("") is None
     assert index.parse("  \t ") is None
+
+
+def test_common_queries_are_tested_by_membership_up_to_a_bound(org, book, monkeypatch):
+    monkeypatch.setattr(index, "MEMBERS_VENDORS", frozenset({connection.vendor}))
+    monkeypatch.setattr(index, "COMMON_MATCHES", 1)
+    monkeypatch.setattr(index, "MEMBER_MATCHES", 3)
+    query = index.parse("有限公司", actor=org.gm)  # three customers
+    assert (query.common, query.members) == (True, True)
+    assert index.hit_count(query, limit=10) == 3
+    assert index.hit_count(query, limit=1) == 2  # read up to the bound only
+    monkeypatch.setattr(index, "MEMBER_MATCHES", 2)
+    index.clear_plan_cache()
+    query = index.parse("有限公司", actor=org.gm)
+    assert (query.common, query.members) == (True, False)
+    # a salesperson's short query counts their own hits only
+    monkeypatch.setattr(index, "COMMON_MATCHES", 0)
+    index.clear_plan_cache()
+    query = index.parse("公司", actor=org.sales_bj)
+    assert (query.common, query.members, query.viewer) == (True, True, org.sales_bj.pk)
+    assert index.hit_count(query, limit=10, viewer=org.sales_bj.pk) == 1
+    # the choice is cached with the plan
+    assert index.parse("公司", actor=org.sales_bj) == query
+    monkeypatch.setattr(index, "MEMBERS_VENDORS", frozenset())
+    index.clear_plan_cache()
+    assert index.parse("公司", actor=org.sales_bj).members is False  # not on this database
 
 
 def test_a_small_scope_is_read_from_its_ids(org, book, monkeypatch):
