@@ -16,7 +16,8 @@ def parse_id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        # ASCII only: str.isdigit() also accepts superscripts ("²"), which int() refuses.
         number = int(value.strip())
     else:
         return None
