@@ -151,22 +151,10 @@ def _entry_date(value: Any, field: str, errors: dict[str, list[str]], today: dt.
     return value
 
 
-def _add_month(
-    customer_id: int,
-    day: dt.date,
-    *,
-    shipped: Decimal = ZERO,
-    cost: Decimal = ZERO,
-    quantity: int = 0,
-    count: int = 0,
-    paid: Decimal = ZERO,
-) -> None:
-    """Add to the customer's monthly sums: one upsert (the caller holds the balance row, so
-    no one else writes this customer's rows meanwhile). `count`: shipments (1 for a
-    shipment, -1 for its reversal, in the month of the shipment)."""
-    sql, params = _month_sql(
-        customer_id, day, shipped=shipped, cost=cost, quantity=quantity, count=count, paid=paid
-    )
+def _add_month(customer_id: int, day: dt.date, **sums: Any) -> None:
+    """Add to the customer's monthly sums (the keywords of _month_sql): one upsert (the
+    caller holds the balance row, so no one else writes this customer's rows meanwhile)."""
+    sql, params = _month_sql(customer_id, day, **sums)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -182,8 +170,10 @@ def _month_sql(
     paid: Decimal = ZERO,
     source: str = "",
 ) -> tuple[str, list[Any]]:
-    """The upsert of _add_month; with `source`, written once for each row of that part of
-    a WITH (PostgreSQL)."""
+    """The upsert that adds to the customer's sums of the month of `day`. `count`:
+    shipments (1 for a shipment, -1 for its reversal, in the month of the shipment).
+    With `source`, the row is written once for each row of that part of a WITH
+    (PostgreSQL)."""
     values = "VALUES (%s, %s, %s, %s, %s, %s, %s)"
     if source:
         values = (
