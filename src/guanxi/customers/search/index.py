@@ -23,6 +23,9 @@ Two plans give the same rows (the tests run both):
 The crossing point is COMMON_MATCHES index hits for an all-scope user and grows for users
 who see a part of the archive (common_threshold). Choosing reads the index hits up to
 that bound (a bounded index scan); for a selective query the same read gives the ids.
+On SQLite a common query with up to MEMBER_MATCHES hits tests each row of the walk by
+membership in its hits (`+id IN (hits)`, checked on the list index's entry before the row
+is read) rather than by LIKE on the row and its contacts.
 """
 
 from __future__ import annotations
