@@ -60,9 +60,11 @@ MAX_MEMBERS = 100_000
 # entry before reading the row; PostgreSQL hashes the hits and reads the rows (measured
 # slower than its LIKE plan at 100,000 customers).
 MEMBERS_VENDORS = frozenset({"sqlite"})
-# Where it is, the index plan stops earlier: above this many hits (an all-scope user; more
-# for a partial scope) probing each hit costs more than the membership walk (measured at a
-# million customers: a salesperson's 1,500–5,000-hit names went from ~35 to ~13 ms).
+# Where it is, the index plan of a one- or two-character query stops earlier: above this
+# many hits (an all-scope user; more for a partial scope) probing each hit costs more than
+# the membership walk (measured at a million customers: a salesperson's 1,500–5,000-hit
+# names went from ~35 to ~13 ms). Not for 3+ queries: their hits are read again for the
+# walk, and a trigram query of digits costs more to read than the probes it saves.
 MEMBER_SELECTIVE = 1500
 
 
@@ -277,20 +279,22 @@ def _members_here() -> bool:
     return MEMBER_MATCHES >= 0 and connection.vendor in MEMBERS_VENDORS
 
 
-def selective_matches() -> int:
+def selective_matches(*, short: bool) -> int:
     """Index hits above which a query is common, for an all-scope user."""
-    return min(COMMON_MATCHES, MEMBER_SELECTIVE) if _members_here() else COMMON_MATCHES
+    if short and _members_here():
+        return min(COMMON_MATCHES, MEMBER_SELECTIVE)
+    return COMMON_MATCHES
 
 
-def common_threshold(actor: Any) -> int:
+def common_threshold(actor: Any, *, short: bool = False) -> int:
     """Index hits above which the LIKE plan is cheaper, for this user.
 
     The index plan costs about one row per hit (h); the LIKE plan reads about
     page / (h/N · share) rows of the list. They cross near h = sqrt(page · N / share), so
-    the threshold for an all-scope user (selective_matches(), measured) grows with
+    the threshold for an all-scope user (selective_matches, measured) grows with
     1 / sqrt(share) for users who see a part of the archive."""
     share = max(scope_share(actor), MIN_SHARE)
-    return max(0, int(min(selective_matches() / math.sqrt(share), MAX_SELECTIVE)))
+    return max(0, int(min(selective_matches(short=short) / math.sqrt(share), MAX_SELECTIVE)))
 
 
 # A scope of at most this many customers (and at most SMALL_SHARE of the archive) is read
@@ -373,9 +377,9 @@ def parse(
     elif viewer is not None and query.short:
         # only the user's own hits are read: the index plan costs one customer row per
         # hit and the LIKE plan reads N / hits rows of the list, whatever the user's share
-        limit = max(0, selective_matches())
+        limit = max(0, selective_matches(short=True))
     else:
-        limit = common_threshold(actor)
+        limit = common_threshold(actor, short=query.short)
     ids = hit_ids(query, limit=limit, viewer=viewer)
     members = False
     if ids is None:
