@@ -51,3 +51,12 @@ def test_errors_are_djangos():
 
     with pytest.raises(DataError):
         prepared.fetchone("SELECT CAST(%s AS integer)", ["not a number"])
+
+
+@pytest.mark.django_db
+def test_statements_show_in_djangos_query_log():
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        prepared.fetchone("SELECT CAST(%s AS integer) * 13", [3])
+    assert any("* 13" in query["sql"] for query in queries.captured_queries)
