@@ -380,15 +380,27 @@ def parse(
         limit = max(0, selective_matches(short=True))
     else:
         limit = common_threshold(actor, short=query.short)
-    ids = hit_ids(query, limit=limit, viewer=viewer)
+    own_short = viewer is not None and query.short
     members = False
-    if ids is None:
-        # common: by membership in the hits while they are few enough to hold
-        own_short = viewer is not None and query.short
-        bound = member_threshold(actor, own_short=own_short)
-        members = bound >= 0 and (
-            hit_count(query, limit=bound, viewer=viewer if own_short else None) <= bound
-        )
+    count_first = not own_short and not query.text.isascii()
+    if viewer is not None and count_first and limit is not None and _members_here():
+        # A user's own 3+ query of Chinese text: the trigram hits are counted once, by
+        # rowid alone, up to the larger bound — reading them with their owner (a doc_owner
+        # probe each) only pays when the query turns out selective. Not for digits and
+        # letters (numbers, credit codes): their trigram lists are long, and reading them
+        # twice costs more than the owner probes saved.
+        bound = member_threshold(actor, own_short=False)
+        found = hit_count(query, limit=max(limit, bound))
+        ids = hit_ids(query, viewer=viewer) if found <= limit else None
+        members = ids is None and found <= bound
+    else:
+        ids = hit_ids(query, limit=limit, viewer=viewer)
+        if ids is None:
+            # common: by membership in the hits while they are few enough to hold
+            bound = member_threshold(actor, own_short=own_short)
+            members = bound >= 0 and (
+                hit_count(query, limit=bound, viewer=viewer if own_short else None) <= bound
+            )
     if len(_PLANS) > 5000:
         _PLANS.clear()
     _PLANS[key] = (ids is None, now + PLAN_SECONDS, members)

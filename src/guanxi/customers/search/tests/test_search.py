@@ -409,6 +409,19 @@ def test_common_queries_are_tested_by_membership_up_to_a_bound(org, book, monkey
     assert index.parse("公司", actor=org.sales_bj).members is False  # not on this database
 
 
+def test_own_long_queries_are_counted_first_then_read_with_their_owner(org, book, monkeypatch):
+    monkeypatch.setattr(index, "MEMBERS_VENDORS", frozenset({connection.vendor}))
+    monkeypatch.setattr(index, "SMALL_SHARE", -1.0)
+    assert index.parse("欧阳娜娜", actor=org.sales_bj).ids == (book["xinghe"].pk,)
+    assert index.parse("欧阳娜娜", actor=org.sales_tj).ids == ()  # a hit, not theirs
+    assert index.parse("5678", actor=org.sales_bj).ids == (book["xinghe"].pk,)
+    monkeypatch.setattr(index, "COMMON_MATCHES", 0)
+    index.clear_plan_cache()
+    query = index.parse("有限公司", actor=org.sales_bj)
+    assert (query.common, query.members) == (True, True)
+    assert found(org.sales_bj, "有限公司") == {XINGHE}
+
+
 def test_a_small_scope_is_read_from_its_ids(org, book, monkeypatch):
     monkeypatch.setattr(index, "SMALL_SHARE", 2.0)
     supervisor = org.supervisor_north  # north and below: Beijing and Tianjin
