@@ -256,17 +256,19 @@ def _write_shipment(shipment: Shipment, *, paid: Decimal) -> None:
     """The rows of a shipment whose charge went through: the entry, the month's sums
     (with a cash payment taken with it), the audit row."""
     insert_one(shipment)
-    _add_month(
-        shipment.customer_id,
-        shipment.date,
-        shipped=shipment.amount,
-        cost=shipment.cost,
-        quantity=shipment.quantity,
-        count=1,
-        paid=paid,
-    )
-    event = _shipment_event(shipment)
-    insert_one(event)
+    _add_month(shipment.customer_id, shipment.date, **_month_sums(shipment, paid))
+    insert_one(_shipment_event(shipment))
+
+
+def _month_sums(shipment: Shipment, paid: Decimal) -> dict[str, Any]:
+    """What a new shipment (and a cash payment taken with it) adds to its month."""
+    return {
+        "shipped": shipment.amount,
+        "cost": shipment.cost,
+        "quantity": shipment.quantity,
+        "count": 1,
+        "paid": paid,
+    }
 
 
 def _charge(
@@ -294,14 +296,7 @@ def _charge(
     entry_fields, entry_sql = insert_select_sql(Shipment, "charge", returning="id")
     entry_params = db_rows(entry_fields, [shipment])[0]
     month_sql, month_params = _month_sql(
-        customer_id,
-        shipment.date,
-        shipped=shipment.amount,
-        cost=shipment.cost,
-        quantity=shipment.quantity,
-        count=1,
-        paid=paid,
-        source="charge",
+        customer_id, shipment.date, **_month_sums(shipment, paid), source="charge"
     )
     event = _shipment_event(shipment)
     event_fields, event_sql = insert_select_sql(
