@@ -380,7 +380,7 @@ def shipment_record(
         amount=amount,
         quantity=quantity,
         cost=cost,
-        order_reference=order_reference,
+        order_reference=order_reference or "",
         due_date=date + dt.timedelta(days=days),
         payment_terms_days=days,
         price_coefficient=customer.coefficient,

@@ -361,3 +361,8 @@ def test_a_refused_charge_writes_nothing(near):
     ) == counts
     month.refresh_from_db()
     assert month.shipped_amount == M("90000")
+
+
+def test_no_order_reference_is_an_empty_one(near):
+    shipment = ship(near.org.sales_bj, near.bj, "2025-06-10", "100", order_reference=None)
+    assert Shipment.objects.get(pk=shipment.pk).order_reference == ""
