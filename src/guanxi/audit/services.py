@@ -14,10 +14,18 @@ from guanxi.audit.context import current
 from guanxi.audit.models import AuditEvent
 from guanxi.core.rows import insert_one
 
+# Values taken as they are: checked by exact class first (most values of a change log),
+# which spares the isinstance chain and a call per value of a list or dict.
+_SCALARS = frozenset({type(None), bool, int, float, str})
+
 
 def _plain(value: Any) -> Any:
     """JSON-safe representation of a field value for the change log."""
-    if value is None or isinstance(value, bool | int | float | str):
+    if value.__class__ in _SCALARS:
+        return value
+    if value.__class__ is list:  # a change: [old, new]
+        return [v if v.__class__ in _SCALARS else _plain(v) for v in value]
+    if isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, decimal.Decimal):
         return str(value)
@@ -28,9 +36,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, models.Model):
         return str(value)
     if isinstance(value, list | tuple | set):
-        return [_plain(v) for v in value]
+        return [v if v.__class__ in _SCALARS else _plain(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): v if v.__class__ in _SCALARS else _plain(v) for k, v in value.items()}
     return str(value)
 
 
