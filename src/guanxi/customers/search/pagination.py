@@ -264,6 +264,41 @@ def list_page(
     )
 
 
+def first_page(statements: Any, *, sort: str, size: int, fetch: Fetch) -> ListPage:
+    """list_page's first page (no cursor, no search) from customer_list_statements: the
+    same ids and bounded count, by statements compiled once instead of a queryset built
+    and compiled per page view. `statements` None: the list is empty."""
+    from django.db import connection
+
+    rows: list[Any] = []
+    if statements is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(statements.ids_sql, statements.ids_params)
+            ids = [row[0] for row in cursor.fetchall()]
+        rows = fetch(ids) if ids else []
+    has_next = len(rows) > size
+    rows = rows[:size]
+    next_cursor = None
+    if rows and has_next:
+        last = rows[-1]
+        next_cursor = Cursor(sort, getattr(last, _key_field(sort)), last.pk).encode()
+    count, capped = len(rows), False
+    if has_next:
+        with connection.cursor() as cursor:
+            cursor.execute(statements.count_sql, statements.count_params)
+            found = cursor.fetchone()[0]
+        count, capped = (COUNT_CAP, True) if found > COUNT_CAP else (found, False)
+    return ListPage(
+        rows=rows,
+        count=count,
+        capped=capped,
+        has_next=has_next,
+        has_previous=False,
+        next_cursor=next_cursor,
+        previous_cursor=None,
+    )
+
+
 @dataclass
 class ApiPage:
     """A keyset page of an API list: {"next", "previous", "results"} (no count)."""
