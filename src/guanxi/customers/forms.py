@@ -323,7 +323,11 @@ class CustomerFilterForm(forms.Form):
     def __init__(self, *args: Any, actor: User, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["type"].choices = [("", _("全部类型")), *policy_choices("customers.types")]
-        self.fields["owner"].queryset = users_visible_to(actor)
+        if self.data.get("owner"):
+            # Only a chosen owner is validated against this queryset; the list's select is
+            # built from the cached choices (customers.search.viewer), so a page without
+            # an owner filter does not build the scoped user query.
+            self.fields["owner"].queryset = users_visible_to(actor)
         self.fields["region"].empty_label = _("全部区域")
         self.fields["owner"].empty_label = _("全部负责人")
         self.fields["tag"].empty_label = _("全部标签")
