@@ -13,13 +13,49 @@ from typing import Any
 
 from django import forms, template
 from django.apps import apps
+from django.core.cache import cache
 from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.china import mask_phone
 
 register = template.Library()
+
+NAV_MENU_SECONDS = 600
+
+
+@register.simple_tag(takes_context=True)
+def nav_menu(context: Any) -> str:
+    """The layout's menu (includes/nav_menu.html): which entries a user sees depends on
+    their permissions and roles only, so a page that read the org version token this
+    request (the customer list: customers.search.viewer) reuses the menu rendered for
+    the same user, token, staff flag, language and section; any change to users, roles or
+    permissions replaces the token. Other pages render it each time."""
+    request = context.get("request")
+    user = context.get("user")
+    menu = context.template.engine.get_template("includes/nav_menu.html")
+    tokens = getattr(request, "list_cache", (None,))[0] if request is not None else None
+    if not tokens or "org" not in tokens or user is None or not user.is_authenticated:
+        return mark_safe(str(menu.render(context)))  # noqa: S308 - rendered by the engine
+    match = request.resolver_match
+    key = ":".join(
+        str(part)
+        for part in (
+            "gx-nav", connection.alias, user.pk, tokens["org"], user.is_staff,
+            user.is_superuser, get_language(), match.url_name if match else "",
+            request.path.split("/", 2)[1],
+        )
+    )  # fmt: skip
+    html = cache.get(key)
+    if not isinstance(html, str):
+        html = str(menu.render(context))
+        cache.set(key, html, NAV_MENU_SECONDS)
+    return mark_safe(html)  # noqa: S308 - rendered by the template engine (autoescaped)
+
 
 # Chinese names of the audit actions; the audit search offers them as choices.
 ACTION_LABELS: dict[str, Any] = {
