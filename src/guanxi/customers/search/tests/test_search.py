@@ -266,6 +266,7 @@ def test_index_tables_equal_a_rebuild_after_every_kind_of_write(org, book):
     services.contact_delete(actor=org.sales_tj, contact_id=book["gangwan"].contacts.get().pk)
     services.customer_delete(actor=org.keeper, customer_id=book["dongfang"].pk)
     assert index_rows() == expected_rows()
+    assert viewer_rows() == expected_viewer_rows()
 
 
 def viewer_rows():
@@ -277,12 +278,20 @@ def viewer_rows():
             "ORDER BY viewer, gram, source"
         )
         grams = cursor.fetchall()
-    return owners, grams
+        docs = []
+        if connection.vendor in index.VIEWER_DOC_VENDORS:
+            cursor.execute(
+                "SELECT source, viewer, customer_id, body FROM customers_search_viewer_doc "
+                "ORDER BY source, viewer"
+            )
+            docs = cursor.fetchall()
+    return owners, grams, docs
 
 
 def expected_viewer_rows():
     """The viewer grams rebuilt from the models: each name gram once for the customer's
-    owner and once (negated id) per co-owner; doc_owner: each doc's customer's owner."""
+    owner and once (negated id) per co-owner; doc_owner: each doc's customer's owner;
+    on PostgreSQL the viewer docs: each doc once for the owner and once per co-owner."""
     customers = {c.pk: c for c in Customer.objects.prefetch_related("co_owners")}
     _docs, grams = expected_rows()
     owners = sorted({(source, customers[cid].owner_id) for source, cid, _n, _b in _docs})
@@ -291,7 +300,13 @@ def expected_viewer_rows():
         customer = customers[customer_id]
         rows.add((customer.owner_id, gram, source, customer_id))
         rows |= {(-u.pk, gram, source, customer_id) for u in customer.co_owners.all()}
-    return owners, sorted(rows)
+    docs = []
+    if connection.vendor in index.VIEWER_DOC_VENDORS:
+        for source, customer_id, _name, body in _docs:
+            customer = customers[customer_id]
+            viewers = [customer.owner_id, *(-u.pk for u in customer.co_owners.all())]
+            docs += [(source, viewer, customer_id, body) for viewer in viewers]
+    return owners, sorted(rows), sorted(docs)
 
 
 def test_viewer_grams_follow_owners_and_co_owners(org, book):
@@ -372,6 +387,27 @@ def test_fts_and_gram_tables_answer_like_the_doc_table(org, book):
             )
             expected = {row[0] for row in cursor.fetchall()}
         assert hits == expected, text
+
+
+def test_own_long_queries_read_the_viewer_docs(org, book):
+    """On PostgreSQL a user's 3+ hits come from their own docs (owned and co-owned, deleted
+    customers included like every index hit): the same as LIKE on the docs and the owners."""
+    if connection.vendor not in index.VIEWER_DOC_VENDORS:
+        pytest.skip("viewer docs: PostgreSQL only")
+    book["gangwan"].co_owners.add(org.sales_bj)
+    services.customer_delete(actor=org.keeper, customer_id=book["dongfang"].pk)
+    customers = list(Customer.objects.prefetch_related("co_owners"))
+    for text in ("有限公司", "5678", "欧阳娜娜", "022-", "星河建"):
+        query = index.parse(text, common=False)
+        for user in (org.sales_bj, org.sales_tj, org.sales_sh):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT customer_id FROM customers_search_doc WHERE body ILIKE %s",
+                    [f"%{text}%"],
+                )
+                hits = {row[0] for row in cursor.fetchall()}
+            theirs = {c.pk for c in customers if c.owner_id == user.pk or user in c.co_owners.all()}
+            assert set(index.hit_ids(query, viewer=user.pk)) == hits & theirs, (text, user)
 
 
 def test_the_plan_follows_the_number_of_hits(org, book, monkeypatch):
