@@ -13,7 +13,10 @@ two-character grams of the names, because trigram indexes cannot answer shorter 
 customers_search_viewer_gram (migration 0008) holds the same grams once per owner and
 co-owner of the customer: a user whose scope is their own customers (own_scope_user) reads
 only their own hits, and the hits of a 3+ query are marked theirs or not on the narrow
-customers_search_doc_owner table, so the list probes only the customers they may see.
+customers_search_doc_owner table, so the list probes only the customers they may see. On
+PostgreSQL such a user's 3+ query reads customers_search_viewer_doc instead (migration 0010:
+the docs once per owner and co-owner, a trigram GIN index keyed by viewer): their own hits
+only, with no recheck of everyone else's.
 
 Two plans give the same rows (the tests run both):
 - selective query: the customer ids come from the index and are joined to the list;
