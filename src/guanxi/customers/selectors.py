@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -155,6 +155,11 @@ class ListStatements:
     ids_params: tuple[Any, ...]
     count_sql: str
     count_params: tuple[Any, ...]
+    # A cheaper first count, when it can settle the capped case: the live customers the
+    # actor owns (a subset of the list without filters), read by the owner index. When
+    # they already exceed the cap, so does the list; otherwise count_sql runs.
+    owned_sql: str | None = None
+    owned_params: tuple[Any, ...] = ()
 
 
 _LIST_STATEMENTS: dict[tuple[Any, ...], ListStatements | None] = {}
@@ -222,6 +227,17 @@ def customer_list_statements(
             count_sql=f"SELECT COUNT(*) FROM ({count_sql}) subquery",
             count_params=tuple(count_params),
         )
+        if not scope.everything and not any(filters):
+            # The scope (owner OR co-owner OR departments) has no index to count from: a
+            # salesperson's bounded count read ~2,000 rows at 1 M (1 ms) where the owner
+            # index answers in 0.1 ms.
+            owned = Customer.objects.alive().filter(owner_id=scope.user_id).values("pk")
+            sql, params = owned[: cap + 1].query.sql_with_params()
+            statements = replace(
+                statements,
+                owned_sql=f"SELECT COUNT(*) FROM ({sql}) subquery",
+                owned_params=tuple(params),
+            )
     if len(_LIST_STATEMENTS) >= _LIST_STATEMENTS_MAX:
         _LIST_STATEMENTS.clear()
     _LIST_STATEMENTS[key] = statements

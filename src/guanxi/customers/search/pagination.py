@@ -284,9 +284,14 @@ def first_page(statements: Any, *, sort: str, size: int, fetch: Fetch) -> ListPa
         next_cursor = Cursor(sort, getattr(last, _key_field(sort)), last.pk).encode()
     count, capped = len(rows), False
     if has_next:
+        found = 0
         with connection.cursor() as cursor:
-            cursor.execute(statements.count_sql, statements.count_params)
-            found = cursor.fetchone()[0]
+            if statements.owned_sql is not None:
+                cursor.execute(statements.owned_sql, statements.owned_params)
+                found = cursor.fetchone()[0]
+            if found <= COUNT_CAP:
+                cursor.execute(statements.count_sql, statements.count_params)
+                found = cursor.fetchone()[0]
         count, capped = (COUNT_CAP, True) if found > COUNT_CAP else (found, False)
     return ListPage(
         rows=rows,

@@ -115,3 +115,16 @@ def test_a_scope_change_compiles_new_statements(org, archive, monkeypatch):
     page = first_page(None, sort="updated", size=50, fetch=_fetch)
     assert (page.rows, page.count, page.has_next) == ([], 0, False)
     assert selectors.customer_list_statements(actor=AnonymousUser(), size=51, cap=200) is None
+
+
+def test_the_owned_count_settles_only_a_capped_count(org, archive, monkeypatch):
+    bj = org.sales_bj  # owns 5 live customers, co-owns 1
+    statements = selectors.customer_list_statements(actor=bj, size=2, cap=4)
+    assert statements.owned_sql is not None
+    _orm, compiled = _both(bj, 1, 4, monkeypatch)
+    assert (compiled.count, compiled.capped) == (4, True)
+    _orm, compiled = _both(bj, 1, 6, monkeypatch)  # owned 5 <= cap: the full count
+    assert (compiled.count, compiled.capped) == (6, False)
+    assert selectors.customer_list_statements(actor=org.gm, size=2, cap=4).owned_sql is None
+    filtered = selectors.customer_list_statements(actor=bj, size=2, cap=4, sort="name", owner_id=1)
+    assert filtered.owned_sql is None
