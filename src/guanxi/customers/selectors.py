@@ -191,10 +191,50 @@ def customer_list_statements(
         return None
     sort = sort if sort in SORTS else "updated"
     within = search_index.small_scope_ids(actor)
+    if within == ():
+        return None  # a small scope without customers
     filters = (customer_type, region_id, owner_id, department_id, tuple(tag_ids or ()))
-    key = (connection.alias, connection.vendor, scope, within, filters, sort, size, cap)
-    if key in _LIST_STATEMENTS:
-        return _LIST_STATEMENTS[key]
+    # A small scope's ids are one parameter: compiled with a stand-in, set at each call
+    # (the key does not hold the ids, and a book that changes reuses its statements).
+    small = within is not None
+    key = (connection.alias, connection.vendor, scope, small, filters, sort, size, cap)
+    if key not in _LIST_STATEMENTS:
+        if len(_LIST_STATEMENTS) >= _LIST_STATEMENTS_MAX:
+            _LIST_STATEMENTS.clear()
+        _LIST_STATEMENTS[key] = _compile_list_statements(
+            actor, scope, _WITHIN_STAND_IN if small else None, filters, sort, size, cap
+        )
+    statements = _LIST_STATEMENTS[key]
+    if statements is None or within is None:
+        return statements
+    stand_in, ids = _ids_parameter(_WITHIN_STAND_IN), _ids_parameter(within)
+    return replace(
+        statements,
+        ids_params=tuple(ids if p == stand_in else p for p in statements.ids_params),
+        count_params=tuple(ids if p == stand_in else p for p in statements.count_params),
+    )
+
+
+# No customer has a negative id.
+_WITHIN_STAND_IN = (-20261206,)
+
+
+def _ids_parameter(ids: tuple[int, ...]) -> Any:
+    """The one query parameter search_index.ids_q passes the ids as."""
+    ((_lookup, subquery),) = search_index.ids_q(ids).children  # type: ignore[misc]
+    return subquery.params[0]
+
+
+def _compile_list_statements(
+    actor: Any,
+    scope: Scope,
+    within: tuple[int, ...] | None,
+    filters: tuple[Any, ...],
+    sort: str,
+    size: int,
+    cap: int,
+) -> ListStatements | None:
+    customer_type, region_id, owner_id, department_id, tag_ids = filters
     customers = (
         _customer_list(
             actor=actor,
@@ -204,7 +244,7 @@ def customer_list_statements(
             region_id=region_id,
             owner_id=owner_id,
             department_id=department_id,
-            tag_ids=tag_ids,
+            tag_ids=list(tag_ids),
             sort=sort,
         )
         .select_related(None)
@@ -238,9 +278,6 @@ def customer_list_statements(
                 owned_sql=f"SELECT COUNT(*) FROM ({sql}) subquery",
                 owned_params=tuple(params),
             )
-    if len(_LIST_STATEMENTS) >= _LIST_STATEMENTS_MAX:
-        _LIST_STATEMENTS.clear()
-    _LIST_STATEMENTS[key] = statements
     return statements
 
 

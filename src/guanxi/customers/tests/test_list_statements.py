@@ -128,3 +128,19 @@ def test_the_owned_count_settles_only_a_capped_count(org, archive, monkeypatch):
     assert selectors.customer_list_statements(actor=org.gm, size=2, cap=4).owned_sql is None
     filtered = selectors.customer_list_statements(actor=bj, size=2, cap=4, sort="name", owner_id=1)
     assert filtered.owned_sql is None
+
+
+def test_a_small_books_statements_do_not_hold_its_ids(org, archive, monkeypatch):
+    monkeypatch.setattr(index, "SMALL_SHARE", 2.0)
+    monkeypatch.setattr(selectors, "_LIST_STATEMENTS", {})
+    bj = org.sales_bj
+    _orm, before = _both(bj, 50, 200, monkeypatch)
+    added = make_customer(bj, name="新增的贸易有限公司")
+    orm, after = _both(bj, 50, 200, monkeypatch)
+    _same(orm, after)
+    assert added.pk in {c.pk for c in after.rows}
+    assert len(after.rows) == len(before.rows) + 1
+    assert len(selectors._LIST_STATEMENTS) == 1  # one entry for both versions of the book
+    (statements,) = selectors._LIST_STATEMENTS.values()
+    assert selectors._ids_parameter(selectors._WITHIN_STAND_IN) in statements.ids_params
+    assert selectors._ids_parameter(selectors._WITHIN_STAND_IN) in statements.count_params
