@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from guanxi.audit.context import current
 from guanxi.audit.models import AuditEvent
-from guanxi.core.rows import insert_one
+from guanxi.core.rows import insert_one, new_instance
 
 # Values taken as they are: checked by exact class first (most values of a change log),
 # which spares the isinstance chain and a call per value of a list or dict.
@@ -83,18 +83,21 @@ def build(
         if customer_id is None and obj._meta.label_lower == "customers.customer":
             customer_id = obj.pk
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEvent(
-        actor=actor if authenticated else None,
-        actor_name=(actor.display_name if authenticated else "")[:150],
-        action=action,
-        object_type=object_type or (obj._meta.label_lower if obj is not None else ""),
-        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
-        object_repr=(str(obj) if obj is not None else "")[:200],
-        customer_id=customer_id,
-        changes=_plain(changes or {}),
-        note=note[:500],
-        ip=ctx.ip,
-        source=ctx.source,
+    return new_instance(
+        AuditEvent,
+        {
+            "actor": actor if authenticated else None,
+            "actor_name": (actor.display_name if authenticated else "")[:150],
+            "action": action,
+            "object_type": object_type or (obj._meta.label_lower if obj is not None else ""),
+            "object_id": str(obj.pk) if obj is not None and obj.pk is not None else "",
+            "object_repr": (str(obj) if obj is not None else "")[:200],
+            "customer_id": customer_id,
+            "changes": _plain(changes or {}),
+            "note": note[:500],
+            "ip": ctx.ip,
+            "source": ctx.source,
+        },
     )
 
 

@@ -9,7 +9,9 @@ per call) and build each statement once per model and database vendor:
   a new plain model: no signals, no parent models) — the ledger's entries and the audit
   log, written on every shipment and payment;
 - bulk_insert(model, objs) / insert_rows(model, columns, rows): large batches (the import),
-  executemany or a staged INSERT … SELECT on SQLite, COPY on PostgreSQL.
+  executemany or a staged INSERT … SELECT on SQLite, COPY on PostgreSQL;
+- new_instance(model, values): model(**values) for the batches' unsaved records, without
+  Model.__init__'s per-field keyword handling.
 
 Nothing here validates: callers have checked their values as the services do.
 """
@@ -19,10 +21,96 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, models, router, transaction
+from django.db.models.base import ModelState
+from django.db.models.fields import NOT_PROVIDED
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 INSERT_BATCH = 1000
+
+
+def new_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
+    """model(**values), the same unsaved instance built faster: every concrete field gets
+    its default (a constant default computed once per model, a callable one called per
+    instance, as Model.__init__ does), then the given values; a foreign key given as a
+    record sets its id and caches the record, and the new record takes its database, as
+    the field's descriptor does.
+
+    Anything else Model.__init__ would handle on its own (init signals, a key that is no
+    field's name or attname, a related value of the wrong model, a one-to-one or other
+    descriptor with side effects) goes through model(**values) instead."""
+    plan = _instance_plan(model)
+    if plan is None:
+        return model(**values)
+    constants, per_instance, attnames, relations = plan
+    obj = model.__new__(model)
+    state = obj._state = ModelState()
+    data = obj.__dict__
+    data.update(constants)
+    for attname, field in per_instance:
+        data[attname] = field.get_default()
+    cache = state.fields_cache
+    for key, value in values.items():
+        if key in attnames:
+            data[key] = value
+            continue
+        relation = relations.get(key)
+        if relation is None:
+            return model(**values)
+        attname, related, target = relation
+        if value is None:
+            data[attname] = None
+        elif isinstance(value, related):
+            # As the descriptor does: the new record takes the related one's database.
+            if state.db is None:
+                state.db = router.db_for_write(model, instance=value)
+            if value._state.db is None:
+                value._state.db = router.db_for_write(value.__class__, instance=obj)
+            if not router.allow_relation(value, obj):
+                return model(**values)  # Django's own error
+            data[attname] = getattr(value, target)
+        else:
+            return model(**values)  # Django's own error
+        cache[key] = value
+    return obj
+
+
+@functools.cache
+def _instance_plan(
+    model: type[models.Model],
+) -> tuple[dict[str, Any], list[tuple[str, Any]], frozenset[str], dict[str, Any]] | None:
+    """What new_instance needs of a model, once: constant defaults, fields whose default is
+    made per instance, plain attribute names, and foreign keys (name → attname, model, the
+    related record's attribute the key holds).
+    None when the model needs Model.__init__ (init signals, file or one-to-one fields)."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return None
+    constants: dict[str, Any] = {}
+    per_instance: list[tuple[str, Any]] = []
+    attnames: set[str] = set()
+    relations: dict[str, Any] = {}
+    for field in model._meta.concrete_fields:
+        if field.column is None or field.generated:
+            continue
+        if isinstance(field, models.FileField | models.OneToOneField) or (
+            field.is_relation and not isinstance(field, models.ForeignKey)
+        ):
+            return None
+        if (field.has_default() and callable(field.default)) or (
+            field.db_default is not NOT_PROVIDED
+        ):
+            per_instance.append((field.attname, field))
+        else:
+            constants[field.attname] = field.get_default()
+        attnames.add(field.attname)
+        if isinstance(field, models.ForeignKey):
+            relations[field.name] = (
+                field.attname,
+                field.remote_field.model._meta.concrete_model,
+                field.target_field.attname,
+            )
+    return constants, per_instance, frozenset(attnames), relations
 
 
 def insert_one(obj: Any) -> Any:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from guanxi import policy
 from guanxi.audit import services as audit
 from guanxi.core.china import credit_code_problem, normalise_credit_code, normalise_mobile
+from guanxi.core.cleaning import full_clean_fast
 from guanxi.core.errors import (
     DuplicateCreditCode,
     NotFound,
@@ -29,6 +30,7 @@ from guanxi.core.errors import (
     ValidationFailed,
 )
 from guanxi.core.ids import parse_id
+from guanxi.core.rows import new_instance
 from guanxi.customers.dedup.matching import duplicate_candidates
 from guanxi.customers.dedup.normalise import normalise_name
 from guanxi.customers.models import (
@@ -214,7 +216,9 @@ def customer_problems(
     if not foreign_keys:
         exclude += [name for name in _FK_MODELS if getattr(customer, f"{name}_id") is not None]
     try:
-        customer.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        full_clean_fast(
+            customer, exclude=exclude, validate_unique=False, validate_constraints=False
+        )
     except ValidationError as exc:
         errors.update(_errors_of(exc))
     if types is None:
@@ -265,7 +269,9 @@ def contact_problems(contact: Contact) -> dict[str, list[str]]:
     if contact.mobile:
         contact.mobile = normalise_mobile(contact.mobile)
     try:
-        contact.full_clean(exclude=["customer"], validate_unique=False, validate_constraints=False)
+        full_clean_fast(
+            contact, exclude=["customer"], validate_unique=False, validate_constraints=False
+        )
     except ValidationError as exc:
         return _errors_of(exc)
     return {}
@@ -345,11 +351,12 @@ def new_customer(
         data["owner"] = actor
     if not data.get("department"):
         data["department"] = data["owner"].department
-    customer = Customer(created_by=actor, **data)
+    customer = new_instance(Customer, {"created_by": actor, **data})
     if customer.department_id is None and "department" not in errors:
         errors["department"] = [_("请选择分支机构（负责人未设置部门）。")]
     contact_objs = [
-        Contact(**{k: v for k, v in c.items() if k in CONTACT_FIELDS}) for c in contacts or []
+        new_instance(Contact, {k: v for k, v in c.items() if k in CONTACT_FIELDS})
+        for c in contacts or []
     ]
     contact_errors = [contact_problems(c) for c in contact_objs]
     problems = customer_problems(actor, customer, types=types, foreign_keys=foreign_keys)
