@@ -62,9 +62,15 @@ def test_the_data_set_is_the_demo_company_and_searchable(db):
     assert customer in selectors.customer_list(actor=admin, search=customer.name[-6:])
     # The importer's customers are removed again after an import benchmark.
     top = Customer.objects.order_by("-pk").first().pk
+    contacts = Contact.objects.count()
     build_dataset(customers=3, seed=8)
+    added = Customer.objects.filter(pk__gt=top).first()
+    assert Contact.objects.count() > contacts
     remove_customers_after(top)
     assert Customer.objects.count() == 40
+    assert Contact.objects.count() == contacts
+    assert not Customer.tags.through.objects.filter(customer_id__gt=top).exists()
+    assert added not in selectors.customer_list(actor=admin, search=added.name[-6:])
 
 
 def test_unknown_metric_is_refused(capsys):
