@@ -28,7 +28,10 @@ who see a part of the archive (common_threshold). Choosing reads the index hits 
 that bound (a bounded index scan); for a selective query the same read gives the ids.
 On SQLite a common query with up to MEMBER_MATCHES hits tests each row of the walk by
 membership in its hits (`+id IN (hits)`, checked on the list index's entry before the row
-is read) rather than by LIKE on the row and its contacts.
+is read) rather than by LIKE on the row and its contacts. On PostgreSQL (_parse_by_ids)
+the ids read for the choice are passed back and tested on the entries of a covering index
+in the list's order (migration 0011), never reading a row; a 3+ query is first estimated
+on a sample of the docs, so that a common term's hits are not read at all.
 """
 
 from __future__ import annotations
@@ -41,10 +44,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, TextField, Value
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    TextField,
+    Value,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
-from django.db.models.lookups import IContains, In, IsNull
+from django.db.models.lookups import Contains, IContains, In, IsNull
 
 from guanxi.core.china import normalise_credit_code
 
@@ -60,15 +73,27 @@ COMMON_MATCHES = 5000
 MEMBER_MATCHES = 30_000
 MAX_MEMBERS = 100_000
 # Where the membership test is cheap: SQLite tests `+id IN (hits)` on the list index's
-# entry before reading the row; PostgreSQL hashes the hits and reads the rows (measured
-# slower than its LIKE plan at 100,000 customers).
-MEMBERS_VENDORS = frozenset({"sqlite"})
+# entry before reading the row; PostgreSQL tests the hits' ids (read once, hashed) on the
+# entries of the list's covering index (migration 0011), in the list's order.
+MEMBERS_VENDORS = frozenset({"sqlite", "postgresql"})
+# Where the membership plan tests the ids the choice read (passed back as one array)
+# rather than re-reading the hits: PostgreSQL hashes an unnest of known size once, while a
+# subquery of misjudged size may be planned as a per-row subplan; and a trigram hit costs
+# a heap page there (the recheck), too much to read twice.
+MEMBER_IDS_VENDORS = frozenset({"postgresql"})
 # Where it is, the index plan of a one- or two-character query stops earlier: above this
 # many hits (an all-scope user; more for a partial scope) probing each hit costs more than
 # the membership walk (measured at a million customers: a salesperson's 1,500–5,000-hit
 # names went from ~35 to ~13 ms). Not for 3+ queries: their hits are read again for the
 # walk, and a trigram query of digits costs more to read than the probes it saves.
 MEMBER_SELECTIVE = 1500
+# PostgreSQL: the most trigram hits a 3+ query reads for the membership plan (an
+# all-scope user; grown by 1/sqrt(share)). Reading a hit costs a heap page (~4 µs at a
+# million, in the OS cache), the LIKE plan ~12 µs per row of its walk of N / hits rows per
+# page row: they cross near 12,000 hits (5,705 hits: 98 ms by LIKE; 8,029: 81 ms).
+MEMBER_LONG_MATCHES = 12_000
+# The share of the doc table's pages sampled to estimate a 3+ query's hits (sampled_hits).
+SAMPLE_PERCENT = 0.25
 # Where a user's own 3+ hits are read from their own docs (customers_search_viewer_doc,
 # migration 0010: a trigram index keyed by viewer) rather than from every trigram hit.
 VIEWER_DOC_VENDORS = frozenset({"postgresql"})
@@ -82,7 +107,8 @@ class Query:
     variants: tuple[str, ...]  # the text, plus its credit-code form when that differs
     common: bool
     # Selective plan: the customer ids the index found (read once, then passed to the
-    # list query as one parameter).
+    # list query as one parameter). Also a membership plan's hits on PostgreSQL
+    # (MEMBER_IDS_VENDORS), tested on each entry of the list's covering index.
     ids: tuple[int, ...] = ()
     # Common plan: rows tested by membership in the index hits (else by LIKE); `viewer`:
     # the user whose own viewer grams answer a short query (own_scope_user).
@@ -111,6 +137,23 @@ def _variants(text: str) -> tuple[str, ...]:
 def _like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+# Unicode categories without case (Chinese, digits, punctuation, symbols, spaces): a
+# query of these alone matches the same rows case-sensitively. PostgreSQL's ILIKE lowers
+# every row it tests (3x the CPU of LIKE on the docs; UPPER() on every row of a LIKE walk).
+_CASELESS = frozenset(
+    {"Lo", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs"}
+)
+
+
+def _caseless(query: Query) -> bool:
+    return all(unicodedata.category(ch) in _CASELESS for text in query.variants for ch in text)
+
+
+def _like(query: Query) -> str:
+    """The operator testing the docs' body: LIKE for a caseless query, else ILIKE."""
+    return "LIKE" if _caseless(query) else "ILIKE"
 
 
 def _fts_phrase(text: str) -> str:
@@ -144,7 +187,7 @@ def hits_sql(query: Query, *, viewer: int | None = None) -> tuple[str, list[Any]
     if viewer is not None and vendor in VIEWER_DOC_VENDORS:
         # the viewer's own docs (migration 0010): one GIN scan per key, owner and co-owner
         # (bigint: an int4 parameter is not an operator of btree_gin's int8 class)
-        where = " OR ".join(["body ILIKE %s"] * len(query.variants))
+        where = " OR ".join([f"body {_like(query)} %s"] * len(query.variants))
         patterns = [_like_pattern(v) for v in query.variants]
         own = (
             "SELECT customer_id, 1 FROM customers_search_viewer_doc "
@@ -178,7 +221,7 @@ def hits_sql(query: Query, *, viewer: int | None = None) -> tuple[str, list[Any]
             f"WHERE {fts} MATCH %s AND {fts}.rowid %% 2 = 1) AS d"
         )
         return sql, [*mine_params, phrase, phrase]
-    where = " OR ".join(["d.body ILIKE %s"] * len(query.variants))
+    where = " OR ".join([f"d.body {_like(query)} %s"] * len(query.variants))
     return (
         f"SELECT d.customer_id, {mine} FROM customers_search_doc d WHERE {where}",
         [*mine_params, *(_like_pattern(v) for v in query.variants)],
@@ -212,6 +255,18 @@ def hit_ids(
     sql, params = hits_sql(query, viewer=viewer)
     bound = f" LIMIT {int(limit) + 1}" if limit is not None else ""
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # one row: the count and the distinct ids as one array (thousands of row
+            # tuples cost Python time and garbage collections)
+            cursor.execute(
+                "SELECT count(*), array_agg(DISTINCT h.customer_id) FILTER (WHERE h.mine <> 0) "
+                f"FROM ({sql}{bound}) AS h(customer_id, mine)",
+                params,
+            )
+            found, ids = cursor.fetchone()
+            if limit is not None and found > limit:
+                return None
+            return tuple(ids or ())
         cursor.execute(f"{sql}{bound}", params)
         rows = cursor.fetchall()
     if limit is not None and len(rows) > limit:
@@ -235,8 +290,10 @@ def own_scope_user(actor: Any) -> int | None:
 
 # Plan choices by text and user, for a minute: the page view and the selector ask for the
 # same text within one request. Only the choice is kept, never the ids: a stale choice
-# costs speed, never rows (both plans give the same rows).
-_PLANS: dict[tuple[str, str, int | None], tuple[bool, float, bool]] = {}  # common, until, members
+# costs speed, never rows (both plans give the same rows). A membership plan by ids
+# (MEMBER_IDS_VENDORS) reads its ids again: `reread`.
+_PLANS: dict[tuple[str, str, int | None], tuple[bool, float, bool, bool]] = {}
+# (common, until, members, reread)
 PLAN_SECONDS = 60.0
 # The share of the archive a user sees, estimated on the newest customers, for 5 minutes.
 _SHARES: dict[tuple[str, int | None], tuple[float, float]] = {}
@@ -379,15 +436,17 @@ def parse(
     key = (connection.alias, text, getattr(actor, "pk", None))
     now = time.monotonic()
     if within is not None and common is None:
-        _PLANS[key] = (False, now + PLAN_SECONDS, False)  # the list is small: count it
+        _PLANS[key] = (False, now + PLAN_SECONDS, False, False)  # the list is small: count it
         return replace(query, common=True)
     viewer = own_scope_user(actor)
     if common is None:
         cached = _PLANS.get(key)
-        if cached is not None and cached[1] > now and cached[0]:
+        if cached is not None and cached[1] > now and cached[0] and not cached[3]:
             return replace(query, common=True, members=cached[2], viewer=viewer)
     if common:
         return replace(query, common=True)
+    if common is None and _member_ids_here():
+        return _parse_by_ids(query, actor=actor, viewer=viewer, key=key, now=now)
     if common is False:
         limit = None
     elif viewer is not None and (query.short or connection.vendor in VIEWER_DOC_VENDORS):
@@ -417,12 +476,81 @@ def parse(
             members = bound >= 0 and (
                 hit_count(query, limit=bound, viewer=viewer if own_short else None) <= bound
             )
-    if len(_PLANS) > 5000:
-        _PLANS.clear()
-    _PLANS[key] = (ids is None, now + PLAN_SECONDS, members)
+    _remember(key, (ids is None, now + PLAN_SECONDS, members, False))
     if ids is None:
         return replace(query, common=True, members=members, viewer=viewer)
     return replace(query, ids=ids)
+
+
+def _remember(key: tuple[str, str, int | None], plan: tuple[bool, float, bool, bool]) -> None:
+    if len(_PLANS) > 5000:
+        _PLANS.clear()
+    _PLANS[key] = plan
+
+
+def _member_ids_here() -> bool:
+    return _members_here() and connection.vendor in MEMBER_IDS_VENDORS
+
+
+def _parse_by_ids(
+    query: Query, *, actor: Any, viewer: int | None, key: tuple[str, str, int | None], now: float
+) -> Query:
+    """The plan on PostgreSQL: one bounded read of the hits (the user's own with `viewer`:
+    viewer grams, viewer docs), then by their number
+
+    - up to `probes` (MEMBER_SELECTIVE, grown by 1/sqrt(share) when every hit is read):
+      the selective plan, a probe of the list's keys per hit (index-only, migration 0011);
+    - up to `bound`: membership, the list's covering index walked in order and each entry
+      tested against the hashed ids, about N / hits entries per page row, none of the rows
+      read; a one- or two-character query reads up to member_threshold() grams (index-only,
+      cheap), a longer one up to MEMBER_LONG_MATCHES trigram hits (a heap page each);
+    - above: the LIKE plan (the term is common: the walk is short).
+
+    A 3+ query is first estimated on a fixed sample of the docs (sampled_hits): a common
+    term then goes to the LIKE plan without reading its hits.
+    """
+    own = viewer is not None
+    probes = selective_matches(short=True) if own else common_threshold(actor, short=True)
+    if query.short:
+        bound = member_threshold(actor, own_short=own)
+    else:
+        share = max(scope_share(actor), MIN_SHARE)
+        most = min(MEMBER_LONG_MATCHES, MEMBER_MATCHES)
+        bound = int(min(most / math.sqrt(1.0 if own else share), MAX_SELECTIVE))
+        # A user's own hits are estimated as their share of all the hits, with a margin:
+        # a salesperson may hold more or fewer of a term's customers than of the archive,
+        # and their LIKE walk reads N / own hits rows per page row.
+        estimate, margin = sampled_hits(query), 1
+        if own:
+            estimate, margin = int(estimate * share), 2
+        if estimate > margin * max(bound, probes):
+            _remember(key, (True, now + PLAN_SECONDS, False, False))
+            return replace(query, common=True, viewer=viewer)
+    ids = hit_ids(query, limit=max(bound, probes), viewer=viewer)
+    if ids is None:
+        _remember(key, (True, now + PLAN_SECONDS, False, False))
+        return replace(query, common=True, viewer=viewer)
+    if len(ids) > probes:
+        _remember(key, (True, now + PLAN_SECONDS, True, True))
+        return replace(query, common=True, members=True, ids=ids, viewer=viewer)
+    _remember(key, (False, now + PLAN_SECONDS, False, False))
+    return replace(query, ids=ids)
+
+
+def sampled_hits(query: Query) -> int:
+    """The number of docs a 3+ query matches (PostgreSQL), estimated on SAMPLE_PERCENT of
+    the doc table's pages — the same pages every time (REPEATABLE), so they stay in the
+    buffers: about 6,800 docs and 4 ms at a million customers. Reading a common term's
+    hits to learn that it is common cost 15-30 ms for 5,000 (a heap page per hit)."""
+    where = " OR ".join([f"body {_like(query)} %s"] * len(query.variants))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM customers_search_doc "
+            f"TABLESAMPLE SYSTEM ({float(SAMPLE_PERCENT)}) REPEATABLE (0) WHERE {where}",
+            [_like_pattern(v) for v in query.variants],
+        )
+        found = int(cursor.fetchone()[0])
+    return int(found * 100 / SAMPLE_PERCENT)
 
 
 def _text(*fields: str) -> Concat | F:
@@ -458,8 +586,9 @@ def _like_q(query: Query) -> Q:
     contact_fields = ("name",) if query.short else ("name", "mobile", "phone")
     own, theirs = Q(), Q()
     for value in query.variants:
-        own |= Q(IContains(_text(*fields), value))
-        theirs |= Q(IContains(_text(*contact_fields), value))
+        contains = Contains if _caseless(query) else IContains
+        own |= Q(contains(_text(*fields), value))
+        theirs |= Q(contains(_text(*contact_fields), value))
     contacts = Contact.objects.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True)
     # A second reference to the outer row keeps PostgreSQL from turning this into a hashed
     # subplan (reading every contact to build the hash) instead of probing row by row.
@@ -471,13 +600,60 @@ def _ids_sql(ids: tuple[int, ...]) -> tuple[str, list[object]]:
     """A subquery yielding the ids, passed as one parameter (a JSON or array value)."""
     if connection.vendor == "sqlite":
         return "SELECT value FROM json_each(%s)", [json.dumps(list(ids))]
-    return "SELECT unnest(%s::bigint[])", [list(ids)]
+    sql, params = _ids_array(ids)
+    return f"SELECT unnest({sql})", params
+
+
+def _ids_array(ids: tuple[int, ...]) -> tuple[str, list[object]]:
+    """A bigint[] parameter, sent as its text: psycopg adapts thousands of ints one by one
+    (measured 7-20 ms for 9,400 ids, the text 1-3 ms)."""
+    return "%s::bigint[]", ["{" + ",".join(str(int(pk)) for pk in ids) + "}"]
+
+
+# The list orders (selectors.SORTS) the covering index of migration 0011 reads, forwards
+# or backwards, without the rows.
+WALK_ORDERS = frozenset({("-updated_at", "-id"), ("updated_at", "id")})
+
+
+class _AmongIds(Func):
+    """PostgreSQL's membership test: the customer is among the ids (one array parameter).
+
+    In the list's default order (WALK_ORDERS) it is written `(id IN (ids)) IS TRUE`:
+    neither a join nor an index condition, so the list is read in its order from its
+    covering index (migration 0011) and each entry is tested against the ids, hashed once
+    (a hashed subplan: an unnest's size is known), without reading the row: about N / hits
+    entries per page row. (`id = ANY(array)` is hashed too, but costed per element: a plan
+    cost in the millions switched JIT compilation on, 4-20 ms a query.) In any other order
+    (or a count) it is the selective plan's `id IN (ids)`, a probe per id, up to
+    COMMON_MATCHES ids, and above the LIKE plan's test (`like`, the same rows): the other
+    sorts have no covering index to walk, and one has no index at all."""
+
+    output_field = BooleanField()
+
+    def __init__(self, ids: tuple[int, ...], like: Q) -> None:
+        super().__init__(F("pk"), like)
+        self.ids = ids
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        pk, like = self.source_expressions
+        order = tuple(str(field) for field in compiler.query.order_by)
+        if order not in WALK_ORDERS and len(self.ids) > COMMON_MATCHES:
+            sql, params = compiler.compile(like)
+            return f"({sql})", list(params)
+        column, params = compiler.compile(pk)
+        ids, ids_params = _ids_sql(self.ids)
+        test = f"{column} IN ({ids})"
+        if order in WALK_ORDERS:
+            test = f"({test}) IS TRUE"
+        return f"({test})", [*params, *ids_params]
 
 
 def _members_q(query: Query) -> Q:
     """The rows among the index hits, tested one by one as the list is read in its order:
     `+id` keeps SQLite from starting at the hits (a probe and a sort per hit) instead of
     walking the list's index, where the test needs only the id the index entry holds."""
+    if connection.vendor in MEMBER_IDS_VENDORS:
+        return Q(_AmongIds(query.ids, _like_q(query)))
     viewer = query.viewer if query.short else None
     sql, params = hits_sql(query, viewer=viewer)
     pk = Func(F("pk"), template="(+%(expressions)s)", output_field=IntegerField())

@@ -7,6 +7,7 @@ plan (common queries) — which must give the same rows.
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from guanxi.core.testing import REAL_CREDIT_CODES, make_customer
 from guanxi.customers import selectors, services
@@ -23,13 +24,17 @@ def _fresh_plans():
     index.clear_plan_cache()
 
 
-@pytest.fixture(params=["index", "members", "like", "small_scope"])
+@pytest.fixture(params=["index", "members", "walk", "like", "small_scope"])
 def plan(request, monkeypatch):
     """Force one plan: every query selective (index), every query common and tested by
     membership in its index hits (members) or by LIKE (like), or every scope short of
-    everything read from its ids (small_scope_ids) and tested by LIKE."""
-    monkeypatch.setattr(index, "COMMON_MATCHES", 10**9 if request.param == "index" else -1)
-    monkeypatch.setattr(index, "MEMBER_MATCHES", 10**9 if request.param == "members" else -1)
+    everything read from its ids (small_scope_ids) and tested by LIKE. `walk`: no query
+    selective by probes — on PostgreSQL every query, of any length, tested by membership
+    in the ids its hits read (MEMBER_IDS_VENDORS)."""
+    param = request.param
+    monkeypatch.setattr(index, "COMMON_MATCHES", 10**9 if param in ("index", "walk") else -1)
+    monkeypatch.setattr(index, "MEMBER_MATCHES", 10**9 if param in ("members", "walk") else -1)
+    monkeypatch.setattr(index, "MEMBER_SELECTIVE", -1 if param == "walk" else 1500)
     monkeypatch.setattr(index, "MEMBERS_VENDORS", frozenset({connection.vendor}))
     monkeypatch.setattr(index, "SMALL_SHARE", 2.0 if request.param == "small_scope" else -1.0)
     return request.param
@@ -443,6 +448,92 @@ def test_common_queries_are_tested_by_membership_up_to_a_bound(org, book, monkey
     monkeypatch.setattr(index, "MEMBERS_VENDORS", frozenset())
     index.clear_plan_cache()
     assert index.parse("公司", actor=org.sales_bj).members is False  # not on this database
+
+
+def test_membership_by_ids_on_postgresql(org, book, monkeypatch):
+    """PostgreSQL: a query with more hits than MEMBER_SELECTIVE (up to the bounds) passes
+    its hits' ids back, tested on each entry of the list's covering index in its order;
+    3+ queries too, a salesperson's from their own docs. No total (a common plan); the ids
+    are read again on the next page view, never taken from the plan cache."""
+    if connection.vendor not in index.MEMBER_IDS_VENDORS:
+        pytest.skip("membership by ids: PostgreSQL only")
+    monkeypatch.setattr(index, "MEMBER_SELECTIVE", 0)
+    monkeypatch.setattr(index, "SMALL_SHARE", -1.0)
+    everyone = {c.pk for c in book.values()}
+    for text in ("有限公司", "有限", "星"):
+        query = index.parse(text, actor=org.gm)
+        assert (query.common, query.members) == (True, True), text
+        assert index.is_common(text, actor=org.gm)
+    assert set(index.parse("有限", actor=org.gm).ids) == everyone
+    assert found(org.gm, "有限公司") == {XINGHE, GANGWAN, DONGFANG}
+    own = index.parse("有限公司", actor=org.sales_bj)
+    assert (own.members, own.ids, own.viewer) == (True, (book["xinghe"].pk,), org.sales_bj.pk)
+    assert found(org.sales_bj, "有限公司") == {XINGHE}
+    assert found(org.sales_bj, "有限") == {XINGHE}
+    # read again, not cached: a customer added since is found
+    added = make_customer(org.sales_bj, name="北京有限责任测试公司")
+    assert set(index.parse("有限", actor=org.gm).ids) == everyone | {added.pk}
+    assert found(org.sales_bj, "有限公司") == {XINGHE}
+    assert found(org.sales_bj, "有限") == {XINGHE, "北京有限责任测试公司"}
+    # every sort, the same rows: the walk in the list's default order (either way), a
+    # probe per id in the others, LIKE there above COMMON_MATCHES ids
+    with_added = {XINGHE, GANGWAN, DONGFANG, "北京有限责任测试公司"}
+    for common_matches in (10**9, 1):
+        monkeypatch.setattr(index, "COMMON_MATCHES", common_matches)
+        for sort in selectors.SORTS:
+            with CaptureQueriesContext(connection) as captured:
+                assert found(org.gm, "有限", sort=sort) == with_added, (sort, common_matches)
+            walked = any(") IS TRUE" in q["sql"] for q in captured.captured_queries)
+            assert walked == (sort in ("updated", "-updated")), sort
+    monkeypatch.setattr(index, "COMMON_MATCHES", 5000)
+    # above the bound: LIKE
+    monkeypatch.setattr(index, "MEMBER_MATCHES", 2)
+    index.clear_plan_cache()
+    assert (index.parse("有限", actor=org.gm).members, index.parse("有限", actor=org.gm).ids) == (
+        False,
+        (),
+    )
+    # up to MEMBER_SELECTIVE: probes, with a total
+    monkeypatch.setattr(index, "MEMBER_SELECTIVE", 10)
+    index.clear_plan_cache()
+    query = index.parse("有限", actor=org.gm)
+    assert (query.common, set(query.ids)) == (False, everyone | {added.pk})
+
+
+def test_a_common_long_query_is_estimated_on_a_sample_first(org, book, monkeypatch):
+    """PostgreSQL: a 3+ query's hits are estimated on a sample of the docs; above the bound
+    the LIKE plan is chosen without reading them (a salesperson's estimate: their share)."""
+    if connection.vendor not in index.MEMBER_IDS_VENDORS:
+        pytest.skip("membership by ids: PostgreSQL only")
+    monkeypatch.setattr(index, "SAMPLE_PERCENT", 100.0)  # every page: the exact count
+    monkeypatch.setattr(index, "SMALL_SHARE", -1.0)
+    query = index.parse("有限公司", common=False)
+    assert index.sampled_hits(query) == 3
+    assert index.sampled_hits(index.parse("星河建材", common=False)) == 1
+    monkeypatch.setattr(index, "MEMBER_SELECTIVE", 0)
+    monkeypatch.setattr(index, "MEMBER_LONG_MATCHES", 2)
+    read = []
+    monkeypatch.setattr(index, "hit_ids", lambda *a, **k: read.append(a) or ())
+    query = index.parse("有限公司", actor=org.gm)
+    assert (query.common, query.members, read) == (True, False, [])
+    assert found(org.gm, "有限公司") == {XINGHE, GANGWAN, DONGFANG}
+    index.clear_plan_cache()
+    index.parse("星河建材", actor=org.gm)
+    assert len(read) == 1  # below the bound: the hits are read
+
+
+def test_caseless_queries_are_matched_case_sensitively(org, book):
+    """Chinese, digits and punctuation have no case: LIKE finds what ILIKE finds (cheaper
+    on PostgreSQL); a query with a letter keeps ILIKE."""
+    for text in ("星河建", "5678", "022-", "欧阳娜娜"):
+        assert index._like(index.parse(text, common=False)) == "LIKE", text
+    for text in ("Ada", "ada", "91110108ma", "星河a"):
+        assert index._like(index.parse(text, common=False)) == "ILIKE", text
+    assert found(org.gm, "ada") == set()  # no such customer, nor contact
+    services.contact_create(
+        actor=org.gm, customer_id=book["gangwan"].pk, data={"name": "ADA", "mobile": ""}
+    )
+    assert found(org.gm, "ada") == {GANGWAN}
 
 
 def test_own_long_queries_are_counted_first_then_read_with_their_owner(org, book, monkeypatch):
