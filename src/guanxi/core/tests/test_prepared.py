@@ -60,3 +60,12 @@ def test_statements_show_in_djangos_query_log():
     with CaptureQueriesContext(connection) as queries:
         prepared.fetchone("SELECT CAST(%s AS integer) * 13", [3])
     assert any("* 13" in query["sql"] for query in queries.captured_queries)
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_connections_run_without_jit_compilation():
+    # settings.DB_JIT (default off): JIT cost 4-20 ms on search queries with large estimates
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
