@@ -314,8 +314,11 @@ def _import_rows(ctx: Context) -> int:
 @metric("import_rows_per_s", unit="rows/s", target=10_000, lower_is_better=False, scale="empty")
 def import_into_empty_archive(ctx: Context) -> Measured:
     """A 100,000-row .xlsx (5,000 with --quick) imported end to end into an empty archive
-    (customers.imports.bench.bench_import); a fresh database for every round."""
-    return _external("guanxi.customers.imports.bench", "bench_import", ctx, rows=_import_rows(ctx))
+    (customers.imports.bench.bench_import); a fresh database for every round (runner.run),
+    so the imported customers are left in it rather than deleted again."""
+    return _external(
+        "guanxi.customers.imports.bench", "bench_import", ctx, keep=True, rows=_import_rows(ctx)
+    )
 
 
 @metric("import_rows_per_s", unit="rows/s", target=3_000, lower_is_better=False)
