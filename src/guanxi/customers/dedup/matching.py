@@ -254,7 +254,8 @@ def _read_blocks(prefixes: list[str]) -> list[list[tuple[int, str]]]:
     """(id, key) of the first MAX_BLOCK + 1 records of each block in key order, deleted
     ones included as in _block_rows' query (the rows come in no particular order): that
     query for many blocks in one round trip, one index range scan per block, served by
-    the key's index alone.
+    an index alone (SQLite's key index carries the rowid, the id; PostgreSQL has the
+    (name_normalised, id) index of migration 0012).
 
     SQLite joins the scans with UNION ALL. PostgreSQL spends longer planning a UNION ALL
     of 100 subqueries (some 30 ms) than running it, so there the scan is written once and
