@@ -25,6 +25,8 @@ SQLite: nothing (FTS5 cannot be keyed by viewer; its own-scope plans are in sear
 
 from django.db import migrations
 
+from guanxi.core.migration_ops import postgresql_sql
+
 POSTGRES_FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS btree_gin",
     # Filled first, in viewer order (a viewer's rows on few pages), keyed after.
@@ -122,27 +124,11 @@ POSTGRES_REVERSE = [
 ]
 
 
-def _run(schema_editor, statements):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-
-
-def create_viewer_docs(apps, schema_editor):
-    _run(schema_editor, POSTGRES_FORWARD)
-
-
-def drop_viewer_docs(apps, schema_editor):
-    _run(schema_editor, POSTGRES_REVERSE)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0009_search_viewer_grams_pg_moves"),
     ]
 
     operations = [
-        migrations.RunPython(create_viewer_docs, drop_viewer_docs),
+        postgresql_sql(POSTGRES_FORWARD, POSTGRES_REVERSE),
     ]

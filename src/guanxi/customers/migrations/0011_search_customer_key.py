@@ -28,6 +28,8 @@ SQLite: nothing (a probe by rowid reads the row from the table's own B-tree).
 
 from django.db import migrations
 
+from guanxi.core.migration_ops import postgresql_sql
+
 POSTGRES_FORWARD = [
     """CREATE INDEX IF NOT EXISTS customers_customer_search_key ON customers_customer (id)
        INCLUDE (updated_at, deleted_at, owner_id, department_id)""",
@@ -42,27 +44,11 @@ POSTGRES_REVERSE = [
 ]
 
 
-def _run(schema_editor, statements):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-
-
-def create_search_key(apps, schema_editor):
-    _run(schema_editor, POSTGRES_FORWARD)
-
-
-def drop_search_key(apps, schema_editor):
-    _run(schema_editor, POSTGRES_REVERSE)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0010_search_viewer_docs"),
     ]
 
     operations = [
-        migrations.RunPython(create_search_key, drop_search_key),
+        postgresql_sql(POSTGRES_FORWARD, POSTGRES_REVERSE),
     ]

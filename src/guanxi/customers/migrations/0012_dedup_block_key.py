@@ -14,27 +14,13 @@ SQLite: nothing (its index on name_normalised carries the rowid, which is the id
 
 from django.db import migrations
 
+from guanxi.core.migration_ops import postgresql_sql
+
 FORWARD = [
     """CREATE INDEX IF NOT EXISTS customers_customer_dedup_block
        ON customers_customer (name_normalised, id)""",
 ]
 REVERSE = ["DROP INDEX IF EXISTS customers_customer_dedup_block"]
-
-
-def _run(schema_editor, statements):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-
-
-def create_block_key(apps, schema_editor):
-    _run(schema_editor, FORWARD)
-
-
-def drop_block_key(apps, schema_editor):
-    _run(schema_editor, REVERSE)
 
 
 class Migration(migrations.Migration):
@@ -43,5 +29,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create_block_key, drop_block_key),
+        postgresql_sql(FORWARD, REVERSE),
     ]

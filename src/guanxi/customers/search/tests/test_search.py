@@ -274,6 +274,41 @@ def test_index_tables_equal_a_rebuild_after_every_kind_of_write(org, book):
     assert viewer_rows() == expected_viewer_rows()
 
 
+def test_index_tables_equal_a_rebuild_after_many_rows_in_one_statement(org, book):
+    """The import's path: customers and contacts sent in one statement each (COPY on
+    PostgreSQL, where statement-level triggers index them together, migration 0013), a
+    deleted contact among them, co-owners added afterwards."""
+    from django.utils import timezone
+
+    from guanxi.core.rows import bulk_insert
+
+    customers = [
+        Customer(
+            name=f"成都{word}科技有限公司",
+            phone="028-8888000" + str(index),
+            department=org.beijing,
+            owner=owner,
+            created_by=org.sales_bj,
+        )
+        for index, (word, owner) in enumerate(
+            [("蓉城", org.sales_bj), ("天府", org.sales_tj), ("锦江", org.sales_bj)]
+        )
+    ]
+    bulk_insert(Customer, customers)
+    contacts = [
+        Contact(customer=customers[0], name="王小二", mobile="13900001111"),
+        Contact(customer=customers[1], name="李小三", mobile="13900002222"),
+        Contact(customer=customers[1], name="赵已删", deleted_at=timezone.now()),
+    ]
+    bulk_insert(Contact, contacts)
+    assert index_rows() == expected_rows()
+    assert viewer_rows() == expected_viewer_rows()
+    customers[2].co_owners.add(org.sales_sh)
+    assert viewer_rows() == expected_viewer_rows()
+    assert found(org.sales_tj, "天府") == {"成都天府科技有限公司"}
+    assert found(org.sales_bj, "天府") == set()
+
+
 def viewer_rows():
     with connection.cursor() as cursor:
         cursor.execute("SELECT source, owner_id FROM customers_search_doc_owner ORDER BY source")
