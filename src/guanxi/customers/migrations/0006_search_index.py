@@ -20,6 +20,8 @@ The SQL is frozen here on purpose: later changes to the index come as new migrat
 
 from django.db import migrations
 
+from guanxi.core.migration_ops import vendor_sql
+
 SEPARATOR_SQLITE = "char(10)"
 SEPARATOR_PG = "chr(10)"
 
@@ -232,35 +234,15 @@ POSTGRES_REVERSE = [
 ]
 
 
-def _run(schema_editor, statements):
-    with schema_editor.connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-
-
-def create_index(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        _run(schema_editor, SQLITE_FORWARD)
-    elif vendor == "postgresql":
-        _run(schema_editor, POSTGRES_FORWARD)
-    else:  # pragma: no cover - the project runs on SQLite and PostgreSQL only
-        raise NotImplementedError(f"customer search index: unsupported database {vendor}")
-
-
-def drop_index(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        _run(schema_editor, SQLITE_REVERSE)
-    elif vendor == "postgresql":
-        _run(schema_editor, POSTGRES_REVERSE)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0005_import_jobs_merges"),
     ]
 
     operations = [
-        migrations.RunPython(create_index, drop_index),
+        vendor_sql(
+            {"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD},
+            {"sqlite": SQLITE_REVERSE, "postgresql": POSTGRES_REVERSE},
+            what="customer search index",
+        ),
     ]

@@ -16,6 +16,8 @@ or truncated table can never bring back an old token.
 
 from django.db import migrations
 
+from guanxi.core.migration_ops import vendor_sql
+
 ORG_TABLES = {
     # table: the columns whose UPDATE matters (None: any)
     "org_user": [
@@ -107,30 +109,6 @@ def _postgres_reverse():
     return [*statements, "DROP TABLE IF EXISTS customers_cache_version"]
 
 
-def _run(schema_editor, statements):
-    with schema_editor.connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-
-
-def forward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        _run(schema_editor, _sqlite_forward())
-    elif vendor == "postgresql":
-        _run(schema_editor, _postgres_forward())
-    else:  # pragma: no cover - the project runs on SQLite and PostgreSQL only
-        raise NotImplementedError(f"list cache versions: unsupported database {vendor}")
-
-
-def reverse(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        _run(schema_editor, _sqlite_reverse())
-    elif vendor == "postgresql":
-        _run(schema_editor, _postgres_reverse())
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0006_search_index"),
@@ -139,5 +117,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(forward, reverse),
+        vendor_sql(
+            {"sqlite": _sqlite_forward(), "postgresql": _postgres_forward()},
+            {"sqlite": _sqlite_reverse(), "postgresql": _postgres_reverse()},
+            what="list cache versions",
+        ),
     ]

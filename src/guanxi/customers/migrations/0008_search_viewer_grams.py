@@ -22,6 +22,8 @@ name and owner at once gives the same rows.
 
 from django.db import migrations
 
+from guanxi.core.migration_ops import vendor_sql
+
 # --- SQLite ------------------------------------------------------------------------------------
 _SQLITE_GRAMS = "lower(substr({name} || char(31), {i}, 2))"
 
@@ -277,35 +279,15 @@ POSTGRES_REVERSE = [
 ]
 
 
-def _run(schema_editor, statements):
-    with schema_editor.connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-
-
-def create_viewer_grams(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        _run(schema_editor, SQLITE_FORWARD)
-    elif vendor == "postgresql":
-        _run(schema_editor, POSTGRES_FORWARD)
-    else:  # pragma: no cover - the project runs on SQLite and PostgreSQL only
-        raise NotImplementedError(f"customer search index: unsupported database {vendor}")
-
-
-def drop_viewer_grams(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        _run(schema_editor, SQLITE_REVERSE)
-    elif vendor == "postgresql":
-        _run(schema_editor, POSTGRES_REVERSE)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0007_list_cache_versions"),
     ]
 
     operations = [
-        migrations.RunPython(create_viewer_grams, drop_viewer_grams),
+        vendor_sql(
+            {"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD},
+            {"sqlite": SQLITE_REVERSE, "postgresql": POSTGRES_REVERSE},
+            what="customer search index",
+        ),
     ]

@@ -9,6 +9,8 @@ SQLite's triggers (row values over the doc grams) were already keyed; they are u
 
 from django.db import migrations
 
+from guanxi.core.migration_ops import postgresql_sql
+
 OWNER_CHANGED = """CREATE OR REPLACE FUNCTION customers_search_viewer_owner_changed()
    RETURNS trigger LANGUAGE plpgsql AS $$
    BEGIN
@@ -52,23 +54,12 @@ CO_OWNER_CHANGED = """CREATE OR REPLACE FUNCTION customers_search_viewer_co_owne
    $$"""
 
 
-def _replace(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(OWNER_CHANGED)
-        cursor.execute(CO_OWNER_CHANGED)
-
-
-def _noop(apps, schema_editor):
-    """The 0008 bodies gave the same rows, slower: nothing to restore."""
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0008_search_viewer_grams"),
     ]
 
     operations = [
-        migrations.RunPython(_replace, _noop),
+        # Reversed: nothing to restore (the 0008 bodies gave the same rows, slower).
+        postgresql_sql([OWNER_CHANGED, CO_OWNER_CHANGED], []),
     ]

@@ -585,8 +585,8 @@ def _like_q(query: Query) -> Q:
     fields = ("name",) if query.short else ("name", "credit_code", "phone")
     contact_fields = ("name",) if query.short else ("name", "mobile", "phone")
     own, theirs = Q(), Q()
+    contains = Contains if _caseless(query) else IContains
     for value in query.variants:
-        contains = Contains if _caseless(query) else IContains
         own |= Q(contains(_text(*fields), value))
         theirs |= Q(contains(_text(*contact_fields), value))
     contacts = Contact.objects.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True)
