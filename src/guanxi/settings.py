@@ -165,10 +165,15 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "org.User"
 
+# --- Caching ------------------------------------------------------------------------------
+# Django's default cache (locmem, per process). The customer list keeps whole rendered pages
+# in it, keyed by database version tokens (customers.search.page_cache, ADR 0006).
+LIST_PAGE_CACHE = env_bool("GUANXI_LIST_PAGE_CACHE", True)
+
 # --- Authentication and login security --------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "guanxi.org.backends.ModelBackend",  # Django's, the user read with one plain statement
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -189,6 +194,8 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "guanxi.org.security.lockout_response"
 AXES_VERBOSE = False
+# Django's database sessions, read with one plain statement (core/sessions.py).
+SESSION_ENGINE = "guanxi.core.sessions"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 

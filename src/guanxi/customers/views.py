@@ -51,7 +51,7 @@ from guanxi.customers.forms import (
 from guanxi.customers.imports.export import XLSX_CONTENT_TYPE, export_filename
 from guanxi.customers.imports.export import customer_export as customer_export_xlsx
 from guanxi.customers.models import Contact, Customer, SecrecyLevel
-from guanxi.customers.search import viewer
+from guanxi.customers.search import page_cache, viewer
 from guanxi.customers.search.pagination import (
     COUNT_CAP,
     ListPage,
@@ -439,7 +439,7 @@ def _with_list_cache(view: Any) -> Any:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        tokens = viewer.versions()
+        tokens = page_cache.tokens_read(request) or viewer.versions()
         facts = viewer.viewer(request.user, tokens)
         viewer.apply(request.user, facts)
         request.list_cache = (tokens, facts)
@@ -450,10 +450,13 @@ def _with_list_cache(view: Any) -> Any:
 
 # --- list, search, export --------------------------------------------------------------------
 @login_required
+@page_cache.cached
 @_with_list_cache
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_list(request: HttpRequest) -> HttpResponse:
     tokens, facts = request.list_cache
+    partial = page_cache.is_partial(request)
+    key = page_cache.key_read(request)
     filters = CustomerFilterForm(request.GET, actor=request.user)
     selected = filters.selector_kwargs()
     # Keyset pages (customers.search.pagination): every depth costs the same.
@@ -471,10 +474,11 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "rows_html": _rows_html(rows),
         "sort": selected["sort"],
     }
-    partial = request.htmx and not request.htmx.history_restore_request
     if not partial:
         context["filter_fields"] = _filter_fields(filters, facts, reference)
     template = "customers/_list_results.html" if partial else "customers/list.html"
+    if key is not None:
+        return page_cache.render_page(request, template, context, key)
     return render(request, template, context)
 
 

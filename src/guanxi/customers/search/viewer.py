@@ -52,9 +52,16 @@ class Reference:
 
 
 def versions() -> dict[str, int]:
-    """The current version tokens (one small query)."""
+    """The current version tokens (one small query). On PostgreSQL also 'customers:written':
+    1 when this transaction has written customer rows (migration 0014, page_cache)."""
+    sql = "SELECT name, token FROM customers_cache_version"
+    if connection.vendor == "postgresql":
+        sql += (
+            " UNION ALL SELECT 'customers:written', coalesce("
+            "(current_setting('guanxi.customers_page_bumped', true) = 'on')::int, 0)"
+        )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name, token FROM customers_cache_version")
+        cursor.execute(sql)
         return dict(cursor.fetchall())
 
 

@@ -239,17 +239,34 @@ def _deep_cursor(actor: Any) -> str:
 def list_rps_ratio(ctx: Context) -> Measured:
     """Requests/s of the salesperson's list page (50 rows, real template, logged in) over
     the requests/s of a trivial view, on the same gunicorn (2 workers) in the same run;
-    alternating runs, median ratio."""
-    from guanxi.customers.search.bench.server import gunicorn, load
-
+    alternating runs, median ratio. The list is served as configured (whole pages cached
+    between requests, customers.search.page_cache); the same measurement with the page
+    cache off (GUANXI_LIST_PAGE_CACHE=0) is in the details: what every request costs when
+    the page has to be rendered."""
     actor = ctx.users["salesperson"]
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(actor)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
-    seconds = 3.0 if ctx.quick else 6.0
-    ratios, floors, lists, errors = [], [], [], 0
     connection.close()  # the server's workers open their own
-    with gunicorn(env=ctx.env) as port:
+    cached = _list_and_floor(ctx, cookie, {})
+    rendered = _list_and_floor(ctx, cookie, {"GUANXI_LIST_PAGE_CACHE": "0"})
+    detail = {
+        "floor_rps": cached["floor_rps"],
+        "list_rps": cached["list_rps"],
+        "list_page_bytes": cached["list_page_bytes"],
+        "page_cache_off": rendered,
+        "errors": cached["errors"] + rendered["errors"],
+        "server": "gunicorn, 2 sync workers; client: 4 threads, one connection per request",
+    }
+    return Measured(cached["ratio"], detail)
+
+
+def _list_and_floor(ctx: Context, cookie: str, env: dict[str, str]) -> dict[str, Any]:
+    from guanxi.customers.search.bench.server import gunicorn, load
+
+    seconds = 3.0 if ctx.quick else 6.0
+    ratios, floors, lists, errors, size = [], [], [], 0, 0
+    with gunicorn(env={**ctx.env, **env}) as port:
         load(port, "/customers/", cookie=cookie, seconds=1.0)  # warm both workers
         load(port, "/bench/floor/", cookie=cookie, seconds=1.0)
         for _round in range(ctx.repeat):
@@ -259,14 +276,14 @@ def list_rps_ratio(ctx: Context) -> Measured:
             floors.append(floor.per_second)
             lists.append(page.per_second)
             ratios.append(page.per_second / floor.per_second if floor.per_second else 0.0)
-    detail = {
+            size = page.body_bytes
+    return {
+        "ratio": round(statistics.median(ratios), 3),
         "floor_rps": round(statistics.median(floors), 1),
         "list_rps": round(statistics.median(lists), 1),
-        "list_page_bytes": page.body_bytes,
+        "list_page_bytes": size,
         "errors": errors,
-        "server": "gunicorn, 2 sync workers; client: 4 threads, one connection per request",
     }
-    return Measured(round(statistics.median(ratios), 3), detail)
 
 
 # --- capabilities of the other sub-packages (imported lazily) -----------------------------------
