@@ -39,12 +39,17 @@ GRANTS = {
 
 
 def _permissions(apps, names):
+    """Primary keys: with several migrations unapplied together, the roles' historical
+    Permission model is not the one `apps` gives, and m2m add/remove refuse its instances
+    ('Must be "Permission" instance')."""
     Permission = apps.get_model("auth", "Permission")
     found = []
     for name in names:
         app_label, codename = name.split(".")
         found.extend(
-            Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).values_list("pk", flat=True)
         )
     return found
 
