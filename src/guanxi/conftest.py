@@ -10,6 +10,17 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def empty_cache():
+    """Django's cache (locmem: shared by the tests of one process) empty before and after:
+    for tests of what is cached between requests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_policy_cache():
     # Policy versions live in the test transaction; never let one leak into the next test.

@@ -11,25 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import connections, router
+from django.db import connection
 from django.utils import timezone
+
+from guanxi.core import prepared
 
 
 class SessionStore(DatabaseSessionStore):
     def _get_session_from_db(self) -> Any:
         """The live session row (session_data is all load() reads), or None — then the
-        key is forgotten, as Django's own store does."""
+        key is forgotten, as Django's own store does. A hot statement: prepared once per
+        connection on PostgreSQL (core.prepared)."""
         model = self.model
-        connection = connections[router.db_for_read(model)]
         quote = connection.ops.quote_name
-        sql = (
+        row = prepared.fetchone(
             f"SELECT {quote('session_data')} FROM {quote(model._meta.db_table)}"
-            f" WHERE {quote('session_key')} = %s AND {quote('expire_date')} > %s"
+            f" WHERE {quote('session_key')} = %s AND {quote('expire_date')} > %s",
+            [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())],
         )
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [self.session_key, now])
-            row = cursor.fetchone()
         if row is None or self._session_key is None:
             self._session_key = None
             return None

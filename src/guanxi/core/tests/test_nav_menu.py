@@ -12,14 +12,9 @@ from django.urls import reverse
 
 from guanxi.org.models import Role
 
+pytestmark = pytest.mark.usefixtures("empty_cache")
+
 LIST = reverse("customer_list")
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def menu(client, user, url=LIST):

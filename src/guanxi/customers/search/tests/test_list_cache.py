@@ -4,7 +4,6 @@ the tables they come from (kept by triggers, migration 0007) is seen at the next
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.urls import reverse
 
 from guanxi.core.testing import make_customer
@@ -12,14 +11,9 @@ from guanxi.customers.models import Tag
 from guanxi.customers.search import viewer
 from guanxi.org.models import Role
 
+pytestmark = pytest.mark.usefixtures("empty_cache")
+
 URL = reverse("customer_list")
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages.storage.base import Message
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache
 from django.db import connection, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -22,17 +21,10 @@ from guanxi.policy.services import policy_set
 
 # Committed writes, as in production: on PostgreSQL a transaction that wrote customer rows
 # is never answered from the cache (a test inside one would only ever render).
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
 
 URL = reverse("customer_list")
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
