@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
@@ -77,17 +78,48 @@ def build(
     object_type: str | None = None,
 ) -> AuditEvent:
     """The unsaved event record() would write, for record_many()."""
+    return _event(_common(actor), action, obj, changes, customer_id, note, object_type)
+
+
+def build_many(
+    *, actor: Any, entries: Iterable[tuple[str, models.Model, dict[str, Any] | None]]
+) -> list[AuditEvent]:
+    """build(actor=actor, action=…, obj=…, changes=…) for each (action, obj, changes) of a
+    batch: the audit context and the actor are read once, not per event."""
+    common = _common(actor)
+    return [_event(common, action, obj, changes) for action, obj, changes in entries]
+
+
+def _common(actor: Any) -> dict[str, Any]:
+    """What every event of one actor in one audit context shares."""
     ctx = current()
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    return {
+        # the id, not the record: new_instance then takes the value as it is
+        "actor_id": actor.pk if authenticated else None,
+        "actor_name": (actor.display_name if authenticated else "")[:150],
+        "ip": ctx.ip,
+        "source": ctx.source,
+    }
+
+
+def _event(
+    common: dict[str, Any],
+    action: str,
+    obj: models.Model | None,
+    changes: dict[str, Any] | None,
+    customer_id: int | None = None,
+    note: str = "",
+    object_type: str | None = None,
+) -> AuditEvent:
     if customer_id is None and obj is not None:
         customer_id = getattr(obj, "customer_id", None)
         if customer_id is None and obj._meta.label_lower == "customers.customer":
             customer_id = obj.pk
-    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     return new_instance(
         AuditEvent,
         {
-            "actor": actor if authenticated else None,
-            "actor_name": (actor.display_name if authenticated else "")[:150],
+            **common,
             "action": action,
             "object_type": object_type or (obj._meta.label_lower if obj is not None else ""),
             "object_id": str(obj.pk) if obj is not None and obj.pk is not None else "",
@@ -95,8 +127,6 @@ def build(
             "customer_id": customer_id,
             "changes": _plain(changes or {}),
             "note": note[:500],
-            "ip": ctx.ip,
-            "source": ctx.source,
         },
     )
 

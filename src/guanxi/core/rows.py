@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from django.db import connection, models, router, transaction
+from django.db import connection, connections, models, router, transaction
 from django.db.models.base import ModelState
 from django.db.models.fields import NOT_PROVIDED
 from django.db.models.signals import post_init, pre_init
@@ -165,10 +165,11 @@ def bulk_insert(model: type[models.Model], objs: list[Any]) -> None:
         return
     fields = _value_fields(model)
     ids = insert_rows(model, [_column(f) for f in fields], db_rows(fields, objs), ids=True)
+    alias = connection.alias  # once: every read of `connection` goes through a context-local
     for obj, new_id in zip(objs, ids, strict=True):
         obj.pk = new_id
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = alias
 
 
 def insert_rows(
@@ -245,13 +246,16 @@ def db_rows(fields: list[Any], objs: list[Any]) -> list[list[Any]]:
     the same prepared timestamp on every object of the batch (set on the objects too,
     as pre_save does)."""
     attnames, checks, stamped = _plan(tuple(fields))
+    # The connection itself, not the `connection` proxy, whose every attribute read goes
+    # through a context-local (JSON fields read connection.ops once per value).
+    db = connections[connection.alias]
     fixed = {}
     if stamped:
         now = timezone.now()
         for index in stamped:
             for obj in objs:
                 setattr(obj, attnames[index], now)
-            fixed[index] = fields[index].get_db_prep_save(now, connection)
+            fixed[index] = fields[index].get_db_prep_save(now, db)
     rows = []
     for obj in objs:
         values = obj.__dict__
@@ -259,7 +263,7 @@ def db_rows(fields: list[Any], objs: list[Any]) -> list[list[Any]]:
         for index, plain in checks:
             if row[index].__class__ not in plain:
                 db_field = fields[index]
-                row[index] = db_field.get_db_prep_save(db_field.pre_save(obj, True), connection)
+                row[index] = db_field.get_db_prep_save(db_field.pre_save(obj, True), db)
         for index, value in fixed.items():
             row[index] = value
         rows.append(row)

@@ -27,11 +27,12 @@ out of scope or lose a credit-code race.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import get_language
 
 from guanxi.audit import services as audit
 from guanxi.core.errors import DomainError, PossibleDuplicate, ValidationFailed
@@ -41,11 +42,13 @@ from guanxi.customers import services
 from guanxi.customers.dedup.matching import (
     BLOCK_PREFIX,
     CANDIDATE_LIMIT,
+    BlockCache,
     Candidate,
     find_candidates_many,
     score_among,
 )
 from guanxi.customers.models import Contact, Customer, Tag
+from guanxi.customers.search import bulk
 from guanxi.org.scopes import CHANGE
 
 
@@ -110,12 +113,18 @@ def _tag_names(tags: list[Any] | None) -> list[str]:
 
 
 def customer_create_many(
-    *, actor: Any, items: Sequence[NewCustomer], confirm_duplicate: bool = False
+    *,
+    actor: Any,
+    items: Sequence[NewCustomer],
+    confirm_duplicate: bool = False,
+    blocks: BlockCache | None = None,
 ) -> list[Outcome]:
     """File every valid item; one Outcome per item, in order. Each item is refused
     exactly when customer_create (called for the items one after another) would refuse
     it, with the same error; the others are written with the same history rows
-    (customer.created, contact.created) as the single service writes."""
+    (customer.created, contact.created) as the single service writes. `blocks`: name
+    blocks kept across the calls of one transaction (dedup.matching.BlockCache); the
+    customers filed here are added to it."""
     services._require(actor, "customers.add_customer")
     outcomes = [Outcome() for _item in items]
     types = services.customer_types()
@@ -136,8 +145,12 @@ def customer_create_many(
             outcomes[candidate.index].error = ValidationFailed(detail=errors)
         else:
             built.append(candidate)
-    accepted, possible = _accept(built, outcomes, confirm_duplicate)
+    accepted, possible = _accept(built, outcomes, confirm_duplicate, blocks)
     _write(actor, accepted, outcomes, types)
+    if blocks is not None:
+        for candidate in accepted:
+            if candidate.customer.pk is not None:
+                blocks.add(candidate.customer.pk, candidate.customer.name_normalised)
     # Candidates among this batch's items get their ids now that those are written.
     ids = {-1 - b.index: b.customer.pk for b in accepted if b.customer.pk is not None}
     for index, matches in possible.items():
@@ -165,14 +178,16 @@ def _taken_codes(codes: set[str]) -> set[str]:
 
 
 def _accept(
-    built: list[_Built], outcomes: list[Outcome], confirm: bool
+    built: list[_Built], outcomes: list[Outcome], confirm: bool, blocks: BlockCache | None
 ) -> tuple[list[_Built], dict[int, list[Candidate]]]:
     """In order: an item whose code an earlier accepted item holds is a duplicate code;
     one whose name matches the archive or an earlier accepted item is a possible
     duplicate (unless confirmed): index → its candidates, items of this batch with the
     id -1 - their index until they are written."""
     found = (
-        find_candidates_many([(b.customer.name_normalised, b.customer.credit_code) for b in built])
+        find_candidates_many(
+            [(b.customer.name_normalised, b.customer.credit_code) for b in built], blocks=blocks
+        )
         if not confirm
         else [[] for _b in built]
     )
@@ -237,63 +252,61 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
         if candidate.item.cooperation_status:
             customer.cooperation_status = candidate.item.cooperation_status
         customers.append(customer)
-    try:
-        bulk_insert(Customer, customers)
-    except IntegrityError:
-        # Another writer took a credit code since the check: refuse those items as the
-        # service does (its unique constraint decides), write the rest.
-        taken = _taken_codes({c.credit_code for c in customers if c.credit_code})
-        if not taken:
-            raise
-        raise _Retry(
-            {
-                b.index: services.duplicate_credit_code()
-                for b in accepted
-                if b.customer.credit_code in taken
-            }
-        ) from None
-    visible = set(
-        Customer.objects.visible_to(actor, CHANGE)
-        .filter(pk__in=[c.pk for c in customers])
-        .values_list("pk", flat=True)
-    )
-    if len(visible) < len(customers):
-        raise _Retry(
-            {b.index: services.out_of_scope() for b in accepted if b.customer.pk not in visible}
+    with bulk.paused():  # the search index: set-based below (SQLite)
+        try:
+            bulk_insert(Customer, customers)
+        except IntegrityError:
+            # Another writer took a credit code since the check: refuse those items as the
+            # service does (its unique constraint decides), write the rest.
+            taken = _taken_codes({c.credit_code for c in customers if c.credit_code})
+            if not taken:
+                raise
+            raise _Retry(
+                {
+                    b.index: services.duplicate_credit_code()
+                    for b in accepted
+                    if b.customer.credit_code in taken
+                }
+            ) from None
+        visible = set(
+            Customer.objects.visible_to(actor, CHANGE)
+            .filter(pk__in=[c.pk for c in customers])
+            .values_list("pk", flat=True)
         )
-    contacts = []
-    for candidate in accepted:
-        for contact in candidate.contacts:
-            contact.customer = candidate.customer
-            contacts.append(contact)
-    bulk_insert(Contact, contacts)
+        if len(visible) < len(customers):
+            raise _Retry(
+                {b.index: services.out_of_scope() for b in accepted if b.customer.pk not in visible}
+            )
+        contacts = []
+        for candidate in accepted:
+            for contact in candidate.contacts:
+                contact.customer = candidate.customer
+                contacts.append(contact)
+        bulk_insert(Contact, contacts)
+    bulk.index_docs(customer_ids=[c.pk for c in customers], contact_ids=[c.pk for c in contacts])
     tags = _tags({name for b in accepted for name in _tag_names(b.item.tags)})
     links = []
     for candidate in accepted:
         candidate.tag_names = _tag_names(candidate.item.tags)
         links += [(candidate.customer.pk, tags[name].pk) for name in candidate.tag_names]
     insert_rows(Customer.tags.through, ["customer_id", "tag_id"], links)
-    events = []
-    for candidate in accepted:
-        customer = candidate.customer
-        extra = {}
-        if candidate.item.cooperation_status:
-            extra["cooperation_status"] = candidate.item.cooperation_status_label
-        changes = services.created_changes(
-            customer, {"tags": candidate.tag_names, "co_owners": []}, types=types, extra=extra
-        )
-        events.append(
-            audit.build(actor=actor, action="customer.created", obj=customer, changes=changes)
-        )
-        events += [
-            audit.build(
-                actor=actor,
-                action="contact.created",
-                obj=contact,
-                changes={"name": [None, contact.name]},
+    language = get_language()  # once for the batch (see services._snapshot)
+
+    def history() -> Iterator[tuple[str, Any, dict[str, Any]]]:
+        for candidate in accepted:
+            customer = candidate.customer
+            extra = {}
+            if candidate.item.cooperation_status:
+                extra["cooperation_status"] = candidate.item.cooperation_status_label
+            m2m = {"tags": candidate.tag_names, "co_owners": []}
+            changes = services.created_changes(
+                customer, m2m, types=types, extra=extra, language=language
             )
-            for contact in candidate.contacts
-        ]
+            yield "customer.created", customer, changes
+            for contact in candidate.contacts:
+                yield "contact.created", contact, {"name": [None, contact.name]}
+
+    events = audit.build_many(actor=actor, entries=history())
     audit.record_many(events, insert=bulk_insert)
 
 

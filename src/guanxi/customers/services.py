@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -115,10 +115,13 @@ _CHOICE_FIELDS = {"source_channel", "value_tier", "secrecy_level"}
 
 
 @functools.cache
+@functools.cache
 def _choice_labels(name: str, language: str | None) -> dict[str, str]:
     """code → label of a choice field, as get_<field>_display gives it, in `language`
-    (get_FOO_display hashes the lazy labels on every call: slow in a batch)."""
-    return {code: str(label) for code, label in Customer._meta.get_field(name).flatchoices}
+    (get_FOO_display hashes the lazy labels on every call: slow in a batch). The
+    labels are the model's own, fixed for a language: worked out once per language."""
+    with translation.override(language):
+        return {code: str(label) for code, label in Customer._meta.get_field(name).flatchoices}
 
 
 def customer_types() -> dict[str, str]:
@@ -126,25 +129,48 @@ def customer_types() -> dict[str, str]:
     return dict(policy_choices("customers.types"))
 
 
-def _snapshot(customer: Customer, types: dict[str, str] | None = None) -> dict[str, Any]:
+_FOREIGN, _TYPE, _CHOICE, _VALUE = range(4)
+_SNAPSHOT_PLAN = [
+    (
+        name,
+        f"{name}_id" if name in _FK_MODELS else name,
+        _FOREIGN
+        if name in _FK_MODELS
+        else _TYPE
+        if name == "customer_type"
+        else _CHOICE
+        if name in _CHOICE_FIELDS
+        else _VALUE,
+    )
+    for name in CUSTOMER_FIELDS
+]
+
+
+_ACTIVE = object()
+
+
+def _snapshot(
+    customer: Customer, types: dict[str, str] | None = None, language: Any = _ACTIVE
+) -> dict[str, Any]:
     """Human-readable values of the tracked fields, for history. `types`: customer_types(),
-    when the caller (a batch) already has it."""
+    `language`: get_language(), when the caller (a batch) already has them (reading the
+    active language costs more than the rest of a snapshot)."""
     values: dict[str, Any] = {}
-    language = get_language()  # once: each call reads a context-local (slow in a batch)
-    for name in CUSTOMER_FIELDS:
-        if name in _FK_MODELS:
-            related = getattr(customer, name) if getattr(customer, f"{name}_id") else None
-            values[name] = str(related) if related is not None else None
-        elif name == "customer_type":
-            if types is None:
-                types = customer_types()
-            values[name] = types.get(customer.customer_type, customer.customer_type) or None
-        elif name in _CHOICE_FIELDS:
-            value = getattr(customer, name)
+    if language is _ACTIVE:
+        language = get_language()
+    data = customer.__dict__
+    for name, attname, kind in _SNAPSHOT_PLAN:
+        value = data[attname] if attname in data else getattr(customer, attname)
+        if kind == _VALUE:
+            values[name] = None if value == "" else value
+        elif kind == _FOREIGN:
+            values[name] = str(getattr(customer, name)) if value is not None else None
+        elif kind == _CHOICE:
             values[name] = _choice_labels(name, language).get(value, value) or None
         else:
-            value = getattr(customer, name)
-            values[name] = None if value == "" else value
+            if types is None:
+                types = customer_types()
+            values[name] = types.get(value, value) or None
     return values
 
 
@@ -372,10 +398,13 @@ def created_changes(
     *,
     types: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
+    language: Any = _ACTIVE,
 ) -> dict[str, list[Any]]:
     """The changes of a customer.created history row: every field with a value.
-    `extra`: more fields set on creation by the caller (e.g. the importer's 合作状态)."""
-    changes = {k: [None, v] for k, v in _snapshot(customer, types).items() if v is not None}
+    `extra`: more fields set on creation by the caller (e.g. the importer's 合作状态);
+    `types`, `language`: see _snapshot."""
+    snapshot = _snapshot(customer, types, language)
+    changes = {k: [None, v] for k, v in snapshot.items() if v is not None}
     changes.update({k: [None, v] for k, v in m2m.items() if v})
     changes.update({k: [None, v] for k, v in (extra or {}).items() if v})
     return changes

@@ -60,6 +60,10 @@ def test_anything_else_gets_the_models_own_error():
         new_instance(Contact, {"customer": "not a customer"})
 
 
+def _values(obj):
+    return {k: v for k, v in obj.__dict__.items() if k != "_state"}
+
+
 def _errors(clean, obj):
     try:
         clean(obj)
@@ -85,9 +89,12 @@ def _errors(clean, obj):
 def test_fast_clean_finds_what_full_clean_finds(values):
     exclude = ["owner", "department", "region", "industry", "created_by", "co_owners", "tags"]
     options = {"validate_unique": False, "validate_constraints": False}
-    fast = _errors(lambda c: full_clean_fast(c, exclude=exclude, **options), Customer(**values))
-    slow = _errors(lambda c: c.full_clean(exclude=exclude, **options), Customer(**values))
+    quick, full = Customer(**values), Customer(**values)
+    fast = _errors(lambda c: full_clean_fast(c, exclude=exclude, **options), quick)
+    slow = _errors(lambda c: c.full_clean(exclude=exclude, **options), full)
     assert fast == slow
+    assert list(fast) == list(slow)  # the fields in the same order
+    assert _values(quick) == _values(full)  # cleaned values set alike
     assert bool(fast) == (values.get("email") != "a@example.com" and "address" not in values)
 
 
@@ -104,3 +111,16 @@ def test_fast_clean_of_contacts(values):
     fast = _errors(lambda c: full_clean_fast(c, **options), Contact(**values))
     assert fast == _errors(lambda c: c.full_clean(**options), Contact(**values))
     assert bool(fast) == (values.get("mobile") != "13812345678")
+
+
+def test_fast_clean_remembers_only_accepted_choices():
+    options = {"validate_unique": False, "validate_constraints": False}
+    exclude = ["owner", "department", "region", "industry", "created_by", "co_owners", "tags"]
+    for _round in range(2):  # the second round answers from what the first accepted
+        good = Customer(name="正常", source_channel="referral", secrecy_level="normal")
+        assert _errors(lambda c: full_clean_fast(c, exclude=exclude, **options), good) == {}
+        bad = Customer(name="正常", source_channel="nowhere", secrecy_level="normal")
+        fast = _errors(lambda c: full_clean_fast(c, exclude=exclude, **options), bad)
+        assert set(fast) == {"source_channel"}
+    contact = Contact(name="张三", is_primary="yes")
+    assert _errors(lambda c: full_clean_fast(c, exclude=["customer"], **options), contact)

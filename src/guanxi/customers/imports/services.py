@@ -54,6 +54,7 @@ from guanxi.core.china import normalise_credit_code, normalise_mobile
 from guanxi.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from guanxi.customers import services as customer_services
 from guanxi.customers.batch import NewCustomer, customer_create_many
+from guanxi.customers.dedup.matching import BlockCache
 from guanxi.customers.imports.columns import IGNORE, TARGET_KEYS, merge_mapping
 from guanxi.customers.imports.models import ImportJob, ImportMapping
 from guanxi.customers.imports.reader import Sheet, open_sheet
@@ -478,11 +479,14 @@ def _run_chunks(
     the caller holds one). write=False rolls every chunk back: a dry run."""
     columns = _columns(mapping)
     seen = _Seen()
+    # The archive's name blocks are read once for all chunks when they share one
+    # transaction (or are each rolled back): not when each commits while others write.
+    blocks = BlockCache(track_writes=write) if connection.in_atomic_block or not write else None
     with _frozen_heap():
         for chunk in _chunks(rows, CHUNK_ROWS):
             plans = [plan_row(number, cells, columns, lookups) for number, cells in chunk]
             with transaction.atomic():
-                actions = _apply_chunk(actor, plans, seen, lookups)
+                actions = _apply_chunk(actor, plans, seen, lookups, blocks)
                 for plan, action in zip(plans, actions, strict=True):
                     result.processed += 1
                     if plan.errors:
@@ -607,7 +611,9 @@ class _ChunkContext:
         return (candidates[0] if candidates else None), None
 
 
-def _apply_chunk(actor: Any, plans: list[RowPlan], seen: _Seen, lookups: Lookups) -> list[str]:
+def _apply_chunk(
+    actor: Any, plans: list[RowPlan], seen: _Seen, lookups: Lookups, blocks: BlockCache | None
+) -> list[str]:
     """Create or update the customers of a chunk's rows; problems land in plan.errors and
     leave the row unwritten. New customers are filed together by
     customers.batch.customer_create_many (the archive's rules, set-based); rows that
@@ -635,6 +641,8 @@ def _apply_chunk(actor: Any, plans: list[RowPlan], seen: _Seen, lookups: Lookups
             )
         else:
             actions[index] = _apply(actor, plan, existing, context, lookups)
+            if actions[index] == "updated" and blocks is not None:
+                blocks.clear()  # a name may have changed: its key moved to another block
     items = [
         NewCustomer(
             data=plans[index].data,
@@ -649,7 +657,7 @@ def _apply_chunk(actor: Any, plans: list[RowPlan], seen: _Seen, lookups: Lookups
         )
         for index in new
     ]
-    outcomes = customer_create_many(actor=actor, items=items) if items else []
+    outcomes = customer_create_many(actor=actor, items=items, blocks=blocks) if items else []
     for index, outcome in zip(new, outcomes, strict=True):
         plan = plans[index]
         if outcome.error is not None:

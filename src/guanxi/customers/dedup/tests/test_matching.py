@@ -105,6 +105,39 @@ def test_candidates_for_many_names_at_once_match_one_by_one(
     assert [len(found) for found in expected] == [2, 2, 0, 2, 0, 0]
 
 
+@pytest.mark.parametrize("max_block", [1000, 3])
+def test_a_block_cache_gives_what_reading_the_archive_gives(
+    org, monkeypatch, max_block, django_assert_num_queries
+):
+    """An import's chunks share one BlockCache: a block read for one chunk is not read
+    again, customers filed meanwhile join the cached blocks they belong to, and a block
+    grown past MAX_BLOCK is read (and narrowed) again — the same candidates each time as
+    without the cache."""
+    monkeypatch.setattr(matching, "MAX_BLOCK", max_block)
+    for name in ("北京华建建材有限公司", "华建物流", "星河建材"):
+        add(org.sales_bj, name)
+    cache = matching.BlockCache(track_writes=True)
+    items = [("华建建材", ""), ("星河建材", ""), ("华建置业", "")]
+    first = matching.find_candidates_many(items, blocks=cache)
+    assert first == matching.find_candidates_many(items)
+    assert [len(found) for found in first] == [1, 1, 0]
+    if max_block == 1000:
+        with django_assert_num_queries(1):  # the candidates' own details only
+            assert matching.find_candidates_many(items, blocks=cache) == first
+    # Filed since: in its block of the cache, as in the archive.
+    for name in ("华建置业有限公司", "华建东建材", "华建西建材"):
+        filed = add(org.sales_bj, name)
+        cache.add(filed.pk, filed.name_normalised)
+    again = matching.find_candidates_many(items, blocks=cache)
+    assert again == matching.find_candidates_many(items)
+    assert [len(found) for found in again] == [1, 1, 1]
+    # Without track_writes (a check pass whose chunks are rolled back) add does nothing.
+    frozen = matching.BlockCache(track_writes=False)
+    matching.find_candidates_many(items, blocks=frozen)
+    frozen.add(10**9, "华建置业")
+    assert frozen.get("华建") is None or all(pk != 10**9 for pk, _key in frozen.get("华建"))
+
+
 # --- filing: possible_duplicate --------------------------------------------------------------
 def test_filing_a_possible_duplicate_is_refused_with_the_candidates(org):
     other_scope = add(org.sales_sh, "上海华建建材有限公司", phone="021-55556666")

@@ -309,6 +309,64 @@ def test_index_tables_equal_a_rebuild_after_many_rows_in_one_statement(org, book
     assert found(org.sales_bj, "天府") == set()
 
 
+def test_index_tables_equal_a_rebuild_after_a_batch_indexed_together(org, book):
+    """The import's batches (customers.batch): on SQLite the docs' own index triggers
+    stand aside while the batch is inserted and search.bulk writes its FTS rows, grams,
+    owners and viewer grams set-based (migration 0015); the index is what the row
+    triggers would have made, and the pause is over afterwards."""
+    from guanxi.customers.batch import NewCustomer, customer_create_many
+
+    items = [
+        NewCustomer(
+            data={"name": name, "phone": phone, "owner": owner.pk},
+            contacts=[{"name": contact, "mobile": mobile}],
+        )
+        for name, phone, owner, contact, mobile in [
+            ("成都蓉城科技有限公司", "028-88880001", org.sales_bj, "王小二", "13900001111"),
+            ("重庆天府物流有限公司", "", org.sales_bj, "李小三", "13900002222"),
+            ("西安古城文化有限公司", "029-88880003", org.sales_bj, "Ada Lovelace", ""),
+        ]
+    ]
+    outcomes = customer_create_many(actor=org.keeper, items=items)
+    assert [o.error for o in outcomes] == [None, None, None]
+    assert index_rows() == expected_rows()
+    assert viewer_rows() == expected_viewer_rows()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT count(*) FROM customers_search_paused")
+            assert cursor.fetchone() == (0,)
+    # The FTS rows: 3+ queries (names, phones, mobiles) and 1–2 (grams) find them.
+    assert found(org.keeper, "蓉城科技") == {"成都蓉城科技有限公司"}
+    assert found(org.keeper, "2222") == {"重庆天府物流有限公司"}
+    assert found(org.keeper, "lovelace") == {"西安古城文化有限公司"}
+    assert found(org.keeper, "古") == {"西安古城文化有限公司"}
+    assert found(org.sales_bj, "天府") == {"重庆天府物流有限公司"}  # their viewer grams
+    # After the batch, rows are indexed one by one again.
+    services.customer_update(
+        actor=org.keeper, customer_id=outcomes[0].customer.pk, data={"name": "成都锦江科技有限公司"}
+    )
+    assert index_rows() == expected_rows()
+    assert viewer_rows() == expected_viewer_rows()
+    assert found(org.keeper, "锦江") == {"成都锦江科技有限公司"}
+
+
+def test_the_pause_is_lifted_when_the_batch_fails(org):
+    from django.db import transaction
+
+    from guanxi.customers.search import bulk
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL indexes per statement (migration 0013)")
+    with transaction.atomic():
+        with pytest.raises(ZeroDivisionError), bulk.paused():
+            1 / 0  # noqa: B018
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM customers_search_paused")
+            assert cursor.fetchone() == (0,)
+    created = make_customer(org.sales_bj, name="兰州黄河机械有限公司")
+    assert found(org.sales_bj, "黄河") == {created.name}
+
+
 def viewer_rows():
     with connection.cursor() as cursor:
         cursor.execute("SELECT source, owner_id FROM customers_search_doc_owner ORDER BY source")

@@ -1,0 +1,87 @@
+"""Indexing a large batch of new customers and contacts together (the import), SQLite.
+
+Row by row, every new search doc runs two triggers (migrations 0006, 0008): its FTS5 row
+and name grams, its owner row and viewer grams — a handful of small statements per doc,
+more than the customer's own row costs. For a batch, paused() makes those two triggers
+stand aside (migration 0015: they fire only while customers_search_paused is empty) while
+the batch's customers and contacts are inserted (their own triggers still write the docs),
+and index_docs() then writes the same index rows for all the batch's docs with one
+INSERT … SELECT per table, in the index's key order. The tests compare the result with a
+rebuild from the models (customers.search.tests.test_search).
+
+PostgreSQL needs neither: its INSERT triggers already work per statement (migration
+0013). There both functions do nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator
+
+from django.db import connection
+
+_PAUSED = "customers_search_paused"
+_GRAMS = "lower(substr(d.name || char(31), s.i, 2))"
+_DOCS = "customers_search_doc d JOIN customers_search_seq s ON s.i <= length(d.name)"
+_BATCH = "d.source IN (SELECT value FROM json_each(%s))"
+
+# What the two paused triggers write, for every doc of the batch, in their order.
+_STATEMENTS = (
+    "INSERT INTO customers_search_fts (rowid, body) "
+    f"SELECT d.source, d.body FROM customers_search_doc d WHERE {_BATCH} ORDER BY d.source",
+    "INSERT OR IGNORE INTO customers_search_gram (gram, source, customer_id) "
+    f"SELECT {_GRAMS}, d.source, d.customer_id FROM {_DOCS} WHERE {_BATCH} ORDER BY 1, 2",
+    "INSERT OR REPLACE INTO customers_search_doc_owner (source, owner_id) "
+    "SELECT d.source, c.owner_id FROM customers_search_doc d "
+    f"JOIN customers_customer c ON c.id = d.customer_id WHERE {_BATCH} ORDER BY 1",
+    "INSERT OR IGNORE INTO customers_search_viewer_gram (viewer, gram, source, customer_id) "
+    f"SELECT c.owner_id, {_GRAMS}, d.source, d.customer_id FROM {_DOCS} "
+    f"JOIN customers_customer c ON c.id = d.customer_id WHERE {_BATCH} ORDER BY 1, 2, 3",
+    "INSERT OR IGNORE INTO customers_search_viewer_gram (viewer, gram, source, customer_id) "
+    f"SELECT -co.user_id, {_GRAMS}, d.source, d.customer_id FROM {_DOCS} "
+    "JOIN customers_customer_co_owners co ON co.customer_id = d.customer_id "
+    f"WHERE {_BATCH} ORDER BY 1, 2, 3",
+)
+
+
+def _applies() -> bool:
+    return connection.vendor == "sqlite"
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """Within: new docs get no index rows of their own (SQLite); call index_docs() for
+    every customer and contact inserted meanwhile, after the block. Only for inserting
+    new rows: a customer renamed within would keep a doc without index rows.
+
+    Must run inside the caller's transaction: the row that pauses the triggers is added
+    and removed in it, so no other connection ever sees it (and a rollback takes it
+    away too)."""
+    if not _applies():
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("search.bulk.paused() needs a transaction")
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {_PAUSED} (id) VALUES (1)")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {_PAUSED}")
+
+
+def index_docs(*, customer_ids: Iterable[int] = (), contact_ids: Iterable[int] = ()) -> None:
+    """The index rows the paused triggers would have written for the docs of these new
+    customers and contacts (a customer's doc is source 2 × id, a live contact's 2 × id +
+    1; deleted contacts have none)."""
+    if not _applies():
+        return
+    sources = [2 * pk for pk in customer_ids] + [2 * pk + 1 for pk in contact_ids]
+    if not sources:
+        return
+    batch = json.dumps(sources)
+    with connection.cursor() as cursor:
+        for statement in _STATEMENTS:
+            cursor.execute(statement, [batch])
