@@ -26,6 +26,11 @@ def _plain(value: Any) -> Any:
         return value
     if value.__class__ is list:  # a change: [old, new]
         return [v if v.__class__ in _SCALARS else _plain(v) for v in value]
+    if value.__class__ is dict:  # the changes: {field: [old, new]}
+        return {
+            k if k.__class__ is str else str(k): v if v.__class__ in _SCALARS else _plain(v)
+            for k, v in value.items()
+        }
     if isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, decimal.Decimal):
