@@ -47,3 +47,31 @@ def test_search_by_administrators_only(org):
 
 def test_diff_reports_only_changed_fields():
     assert audit.diff({"a": 1, "b": "x"}, {"a": 1, "b": "y"}) == {"b": ["x", "y"]}
+
+
+def test_build_many_builds_what_build_builds(org):
+    import datetime as dt
+    from decimal import Decimal
+
+    customer = make_customer(org.sales_bj, name="北京星河建材有限公司")
+    contact = customer.contacts.create(name="欧阳娜娜")
+    entries = [
+        (
+            "customer.created",
+            customer,
+            {"name": [None, customer.name], "capital": [None, Decimal("5.5")]},
+        ),
+        ("contact.created", contact, {"name": [None, "欧阳娜娜"], 7: [dt.date(2026, 1, 2), None]}),
+        ("x.y", customer, None),
+    ]
+
+    def fields(event):
+        return {f.attname: getattr(event, f.attname) for f in AuditEvent._meta.concrete_fields}
+
+    with using(AuditContext(ip="10.8.0.7", source="import")):
+        many = audit.build_many(actor=org.sales_bj, entries=entries)
+        one = [audit.build(actor=org.sales_bj, action=a, obj=o, changes=c) for a, o, c in entries]
+    assert [fields(e) for e in many] == [fields(e) for e in one]
+    assert many[1].customer_id == customer.pk and many[1].source == "import"
+    assert many[0].changes == {"name": [None, customer.name], "capital": [None, "5.5"]}
+    assert many[1].changes["7"] == ["2026-01-02", None]

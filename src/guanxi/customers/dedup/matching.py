@@ -221,7 +221,8 @@ class BlockCache:
         """A customer the caller has just filed, with its key."""
         if not self.track_writes or not key:
             return
-        for length in range(BLOCK_PREFIX, len(key) + 1):
+        # every prefix: a one-character key is its own (one-character) block's prefix
+        for length in range(1, len(key) + 1):
             rows = self._blocks.get(key[:length])
             if rows is None:
                 continue

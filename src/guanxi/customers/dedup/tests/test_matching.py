@@ -117,20 +117,20 @@ def test_a_block_cache_gives_what_reading_the_archive_gives(
     for name in ("北京华建建材有限公司", "华建物流", "星河建材"):
         add(org.sales_bj, name)
     cache = matching.BlockCache(track_writes=True)
-    items = [("华建建材", ""), ("星河建材", ""), ("华建置业", "")]
+    items = [("华建建材", ""), ("星河建材", ""), ("华建置业", ""), ("华", "")]
     first = matching.find_candidates_many(items, blocks=cache)
     assert first == matching.find_candidates_many(items)
-    assert [len(found) for found in first] == [1, 1, 0]
+    assert [len(found) for found in first] == [1, 1, 0, 0]
     if max_block == 1000:
         with django_assert_num_queries(1):  # the candidates' own details only
             assert matching.find_candidates_many(items, blocks=cache) == first
     # Filed since: in its block of the cache, as in the archive.
-    for name in ("华建置业有限公司", "华建东建材", "华建西建材"):
+    for name in ("华建置业有限公司", "华建东建材", "华建西建材", "华有限公司"):
         filed = add(org.sales_bj, name)
         cache.add(filed.pk, filed.name_normalised)
     again = matching.find_candidates_many(items, blocks=cache)
     assert again == matching.find_candidates_many(items)
-    assert [len(found) for found in again] == [1, 1, 1]
+    assert [len(found) for found in again] == [1, 1, 1, 1]
     # Without track_writes (a check pass whose chunks are rolled back) add does nothing.
     frozen = matching.BlockCache(track_writes=False)
     matching.find_candidates_many(items, blocks=frozen)
