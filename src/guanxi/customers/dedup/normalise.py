@@ -205,27 +205,38 @@ PREFIXES = sorted(
 _MIN_REMAINING = 2
 
 
+# The suffixes by last character and the prefixes by first character, each list in the
+# order of its whole list (longest first): only those can match, and the first that
+# matches is the one the whole list's order would pick.
+_SUFFIXES_BY_LAST = {
+    last: [suffix for suffix in LEGAL_SUFFIXES if suffix[-1] == last]
+    for last in {suffix[-1] for suffix in LEGAL_SUFFIXES}
+}
+_PREFIXES_BY_FIRST = {
+    first: [prefix for prefix in PREFIXES if prefix[0] == first]
+    for first in {prefix[0] for prefix in PREFIXES}
+}
+
+
 def _strip_suffixes(text: str) -> str:
-    changed = True
-    while changed:
-        changed = False
-        for suffix in LEGAL_SUFFIXES:
+    while text:
+        for suffix in _SUFFIXES_BY_LAST.get(text[-1], ()):
             if text.endswith(suffix) and len(text) > len(suffix):
                 text = text[: -len(suffix)]
-                changed = True
                 break
+        else:
+            return text
     return text
 
 
 def _strip_prefixes(text: str) -> str:
-    changed = True
-    while changed:
-        changed = False
-        for prefix in PREFIXES:
+    while text:
+        for prefix in _PREFIXES_BY_FIRST.get(text[0], ()):
             if text.startswith(prefix) and len(text) - len(prefix) >= _MIN_REMAINING:
                 text = text[len(prefix) :]
-                changed = True
                 break
+        else:
+            return text
     return text
 
 
