@@ -164,16 +164,12 @@ def customer_create_many(
 
 
 def _taken_codes(codes: set[str]) -> set[str]:
-    """The codes among `codes` a live customer holds. The query states the condition of
-    the live-code unique index (and no ordering), so that the index answers it."""
+    """The codes among `codes` a live customer holds (read through the live-code index:
+    CustomerQuerySet.holding_codes)."""
     if not codes:
         return set()
     return set(
-        Customer.objects.alive()
-        .exclude(credit_code="")
-        .filter(credit_code__in=codes)
-        .order_by()
-        .values_list("credit_code", flat=True)
+        Customer.objects.holding_codes(codes).order_by().values_list("credit_code", flat=True)
     )
 
 

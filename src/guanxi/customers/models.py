@@ -7,9 +7,13 @@ History lives in the audit log (audit.AuditEvent.customer_id).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.lookups import IsNull
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.china import validate_mobile, validate_postcode
@@ -65,9 +69,35 @@ class Tag(models.Model):
         return self.name
 
 
+class _Likely(models.Func):
+    """SQLite's likely(condition): the planner takes the condition to hold for most rows.
+    Other databases: the condition itself."""
+
+    function = "likely"
+    output_field = models.BooleanField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        if connection.vendor != "sqlite":
+            return compiler.compile(self.get_source_expressions()[0])
+        return super().as_sql(compiler, connection, **extra)
+
+
 class CustomerQuerySet(ScopedQuerySet):
     def alive(self) -> CustomerQuerySet:
         return self.filter(deleted_at__isnull=True)
+
+    def holding_codes(self, codes: Iterable[str]) -> CustomerQuerySet:
+        """Live customers whose credit code is one of `codes`, read through the live-code
+        unique index: the query states the index's own condition. On SQLite the live
+        test is marked likely(): without planner statistics (a new archive, before its
+        first ANALYZE) SQLite took `deleted_at IS NULL` for selective and read every live
+        customer through the deleted_at index for an IN list of 2,000 codes (65 ms at
+        100,000 customers instead of 5.5 ms)."""
+        return (
+            self.filter(_Likely(IsNull(models.F("deleted_at"), True)))
+            .exclude(credit_code="")
+            .filter(credit_code__in=codes)
+        )
 
     def deleted(self) -> CustomerQuerySet:
         return self.filter(deleted_at__isnull=False)

@@ -540,16 +540,10 @@ class _ChunkContext:
         codes = {p.code for p in plans if p.code}
         names = {p.name_key for p in plans if p.name_key}
         # Two index searches rather than one OR (which the databases answer by reading
-        # the whole table): the code one states the live-code index's own condition so
-        # that the index serves it; deleted records of the name one are dropped here
-        # (see customers.dedup.matching._block_rows).
-        code_rows = (
-            Customer.objects.alive()
-            .exclude(credit_code="")
-            .filter(credit_code__in=codes)
-            .order_by()
-            .values_list("pk", flat=True)
-        )
+        # the whole table): the code one through the live-code index (holding_codes);
+        # deleted records of the name one are dropped here (see
+        # customers.dedup.matching._block_rows).
+        code_rows = Customer.objects.holding_codes(codes).order_by().values_list("pk", flat=True)
         name_rows = (
             Customer.objects.filter(name_normalised__in=names)
             .order_by()
