@@ -8,7 +8,10 @@ from guanxi.customers.models import Customer
 
 
 def test_holding_codes_reads_live_holders_through_the_live_code_index(org):
-    huawei, tencent = REAL_CREDIT_CODES["华为技术有限公司"], REAL_CREDIT_CODES["小米科技有限责任公司"]
+    huawei, tencent = (
+        REAL_CREDIT_CODES["华为技术有限公司"],
+        REAL_CREDIT_CODES["小米科技有限责任公司"],
+    )
     live = make_customer(org.sales_bj, name="北京星河建材有限公司", credit_code=huawei)
     gone = make_customer(org.sales_bj, name="天津港湾贸易有限公司", credit_code=tencent)
     services.customer_delete(actor=org.director, customer_id=gone.pk)
