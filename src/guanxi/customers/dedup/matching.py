@@ -194,7 +194,11 @@ class BlockCache:
 
     Only for a transaction in which the archive changes by the caller's own writes
     alone (the import's all-or-nothing passes; not one that commits chunk by chunk while
-    others write). `track_writes`: the caller reports each customer it files (add), which
+    others write). On SQLite that holds once the transaction has written (one writer at
+    a time); on PostgreSQL others may still file customers while a long import runs, and
+    such a customer is compared only when its block is first read after it was committed
+    — as with any check made before the write it guards (the credit code's unique index
+    still refuses a clash). `track_writes`: the caller reports each customer it files (add), which
     joins the cached blocks its key falls in; without, the cache stays the archive as it
     was (a check pass whose chunks are rolled back). A caller that changes an existing
     customer's key clears it. A block grown past MAX_BLOCK is dropped, so that it is read
