@@ -22,9 +22,9 @@ from django.db import models
 from django.db.models.expressions import DatabaseDefault
 
 _PLAIN = (models.CharField, models.TextField)
-# (field, value) → the cleaned value, for values a field with choices (or a boolean)
-# accepted; bounded by the fields' choices.
-_ACCEPTED: dict[tuple[Any, Any], Any] = {}
+# (field, value's class, value) → the cleaned value, for values a field with choices (or
+# a boolean) accepted; bounded by the fields' choices.
+_ACCEPTED: dict[tuple[Any, type, Any], Any] = {}
 
 
 @functools.cache
@@ -122,7 +122,8 @@ def _clean_field(
     out by the caller)."""
     if isinstance(raw, DatabaseDefault):
         return
-    key = (field, raw) if remember and raw.__hash__ is not None else None
+    # the value's class too: 1, 1.0 and True are equal keys but may not clean alike
+    key = (field, raw.__class__, raw) if remember and raw.__hash__ is not None else None
     if key is not None and key in _ACCEPTED:
         setattr(instance, attname, _ACCEPTED[key])
         return
