@@ -115,11 +115,10 @@ _CHOICE_FIELDS = {"source_channel", "value_tier", "secrecy_level"}
 
 
 @functools.cache
-@functools.cache
 def _choice_labels(name: str, language: str | None) -> dict[str, str]:
     """code → label of a choice field, as get_<field>_display gives it, in `language`
-    (get_FOO_display hashes the lazy labels on every call: slow in a batch). The
-    labels are the model's own, fixed for a language: worked out once per language."""
+    (get_FOO_display hashes the lazy labels on every call: slow in a batch); worked out
+    once per language, in that language."""
     with translation.override(language):
         return {code: str(label) for code, label in Customer._meta.get_field(name).flatchoices}
 
