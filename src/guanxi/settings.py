@@ -245,6 +245,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 # Database connections that set-based work over the whole archive uses at once
 # (guanxi.core.batches: credit re-rating, grading runs); PostgreSQL only.
 GUANXI_BATCH_WORKERS = env_int("GUANXI_BATCH_WORKERS", 2)
+# Large imports read and check their rows in a second process (customers.imports, core.ahead).
+GUANXI_IMPORT_AHEAD = env_bool("GUANXI_IMPORT_AHEAD", True)
 GUANXI_ATTACHMENT_MAX_BYTES = env_int("GUANXI_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 
 # --- Mail -----------------------------------------------------------------------------------

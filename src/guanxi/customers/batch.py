@@ -66,6 +66,9 @@ class NewCustomer:
     cooperation_status: str = ""
     cooperation_status_label: str = ""
     check_only: bool = False
+    # What services.new_customer makes of data and contacts, when the caller worked it
+    # out ahead (the importer may, in a second process: customers.imports.services).
+    prepared: tuple[Customer, list[Contact], dict[str, Any], bool] | None = None
 
 
 @dataclass
@@ -132,7 +135,7 @@ def customer_create_many(
     built: list[_Built] = []
     checked: list[tuple[_Built, dict[str, Any], bool]] = []
     for index, item in enumerate(items):
-        customer, contacts, errors, fields_valid = services.new_customer(
+        customer, contacts, errors, fields_valid = item.prepared or services.new_customer(
             actor, item.data, item.contacts, types=types, foreign_keys=False
         )
         checked.append((_Built(index, item, customer, contacts), errors, fields_valid))

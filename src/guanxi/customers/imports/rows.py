@@ -21,6 +21,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from guanxi import policy
+from guanxi.core.ahead import shared_records
 from guanxi.core.china import normalise_credit_code, normalise_mobile
 from guanxi.customers.dedup.normalise import normalise_name
 from guanxi.customers.models import Customer, Industry, Region, Tag
@@ -182,6 +183,18 @@ class Lookups:
         self.statuses = _coded("cooperation.ladder")
         self.channels = _choices("source_channel")
         self.tiers = _choices("value_tier")
+
+    def records(self) -> dict[tuple[str, Any], Any]:
+        """The records loaded here (and the actor), for core.ahead.shared_records."""
+        return shared_records(
+            [self.actor],
+            [self.actor.department] if self.actor.department else [],
+            self.users_by_username.values(),
+            [d for found in self.departments.values() for d in found],
+            self.regions.values(),
+            self.industries.values(),
+            self.tags.values(),
+        )
 
     def owner(self, text: str) -> tuple[User | None, str | None]:
         user = self.users_by_username.get(text.lower())

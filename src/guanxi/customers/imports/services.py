@@ -41,6 +41,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import islice
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -50,6 +51,7 @@ from django.utils.translation import gettext as _
 from guanxi import policy
 from guanxi.audit import services as audit
 from guanxi.audit.context import AuditContext, current, using
+from guanxi.core.ahead import prefetch
 from guanxi.core.china import normalise_credit_code, normalise_mobile
 from guanxi.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from guanxi.customers import services as customer_services
@@ -367,25 +369,28 @@ def _run(actor: Any, job: ImportJob, progress: Progress | None, single_pass: boo
         if progress:
             progress(done)
 
+    ahead = job.total_rows > CHUNK_ROWS
     result = PassResult()
     if job.valid_only:
-        _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=True, progress=reporter)
+        _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=True, progress=reporter,
+                    ahead=ahead)  # fmt: skip
     elif single_pass:
         # Nobody polls this job from another process: write and check in one go, in one
         # transaction, undone if any row fails.
         with transaction.atomic():
             _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=True,
-                        progress=progress)  # fmt: skip
+                        progress=progress, ahead=ahead)  # fmt: skip
             if result.errors:
                 transaction.set_rollback(True)
     else:
-        _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=False, progress=reporter)
+        _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=False, progress=reporter,
+                    ahead=ahead)  # fmt: skip
         if not result.errors:
             # Checked: now write every row in one transaction (nothing half-written).
             ImportJob.objects.filter(pk=job.pk).update(message=_("校验通过，正在写入…"))
             result = PassResult()
             with transaction.atomic():
-                _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=True)
+                _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=True, ahead=ahead)
                 if result.errors:  # the archive changed between the passes
                     transaction.set_rollback(True)
     _save_report(job, sheet, result)
@@ -474,19 +479,24 @@ def _run_chunks(
     *,
     write: bool,
     progress: Progress | None = None,
+    ahead: bool = False,
 ) -> None:
     """Process rows chunk by chunk, each chunk in its own transaction (a savepoint when
-    the caller holds one). write=False rolls every chunk back: a dry run."""
+    the caller holds one). write=False rolls every chunk back: a dry run. `ahead`: read,
+    parse and check the rows in a second process while this one writes (core.ahead;
+    for files of more than one chunk, setting GUANXI_IMPORT_AHEAD)."""
     columns = _columns(mapping)
     seen = _Seen()
     # The archive's name blocks are read once for all chunks when they share one
     # transaction (or are each rolled back): not when each commits while others write.
     blocks = BlockCache(track_writes=write) if connection.in_atomic_block or not write else None
+    planned = _planned(actor, rows, columns, lookups)
     with _frozen_heap():
-        for chunk in _chunks(rows, CHUNK_ROWS):
-            plans = [plan_row(number, cells, columns, lookups) for number, cells in chunk]
+        for plans, prepared in prefetch(
+            planned, shared=lookups.records(), enabled=ahead and settings.GUANXI_IMPORT_AHEAD
+        ):
             with transaction.atomic():
-                actions = _apply_chunk(actor, plans, seen, lookups, blocks)
+                actions = _apply_chunk(actor, plans, seen, lookups, blocks, prepared)
                 for plan, action in zip(plans, actions, strict=True):
                     result.processed += 1
                     if plan.errors:
@@ -499,6 +509,42 @@ def _run_chunks(
                     transaction.set_rollback(True)
             if progress:
                 progress(result.processed)
+
+
+_Prepared = tuple[Customer, list[Contact], dict[str, Any], bool]
+
+
+def _planned(
+    actor: Any,
+    rows: Iterator[tuple[int, dict[str, str]]],
+    columns: dict[str, str],
+    lookups: Lookups,
+) -> Iterator[tuple[list[RowPlan], list[_Prepared]]]:
+    """The chunks' row plans, and for each row the unsaved customer the archive's rules
+    make of it (customer_services.new_customer, as customer_create_many calls it): pure
+    Python, which core.ahead can run in a second process while this one writes the chunk
+    before. A row that turns out to update a customer does not use its own."""
+    types = customer_services.customer_types()
+    actor.department  # noqa: B018 -- the default branch: loaded here, not where rows are planned
+    # A generator expression, not a generator function: the two lines above run now, in
+    # this process; the rows are read and planned where the expression is iterated.
+    return (
+        (
+            plans,
+            [
+                customer_services.new_customer(
+                    actor,
+                    plan.data,
+                    [plan.contact] if plan.contact else None,
+                    types=types,
+                    foreign_keys=False,
+                )
+                for plan in plans
+            ],
+        )
+        for chunk in _chunks(rows, CHUNK_ROWS)
+        for plans in [[plan_row(number, cells, columns, lookups) for number, cells in chunk]]
+    )
 
 
 @contextlib.contextmanager
@@ -606,7 +652,12 @@ class _ChunkContext:
 
 
 def _apply_chunk(
-    actor: Any, plans: list[RowPlan], seen: _Seen, lookups: Lookups, blocks: BlockCache | None
+    actor: Any,
+    plans: list[RowPlan],
+    seen: _Seen,
+    lookups: Lookups,
+    blocks: BlockCache | None,
+    prepared: list[_Prepared],
 ) -> list[str]:
     """Create or update the customers of a chunk's rows; problems land in plan.errors and
     leave the row unwritten. New customers are filed together by
@@ -648,6 +699,7 @@ def _apply_chunk(
             else "",
             # A row with errors of its own is checked for the report, never written.
             check_only=bool(plans[index].errors),
+            prepared=prepared[index],
         )
         for index in new
     ]

@@ -5,11 +5,14 @@ recognition, references, re-import without duplicates, scope, and the history.""
 from __future__ import annotations
 
 import itertools
+import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 
 from guanxi.audit.models import AuditEvent
+from guanxi.core import ahead
 from guanxi.core.errors import PermissionDenied, ValidationFailed
 from guanxi.core.testing import make_customer, make_user, valid_credit_code
 from guanxi.customers.imports import services
@@ -544,6 +547,55 @@ def test_the_worker_refuses_a_file_with_errors_after_its_check_pass(
         )
     job.refresh_from_db()
     assert (job.status, job.created_count, job.error_count) == ("committed", 57, 7)
+
+
+def _outcome(job: ImportJob) -> tuple:
+    """What an import left behind, comparable between runs (ids and times left out)."""
+    job.refresh_from_db()
+    customers = sorted(
+        Customer.objects.values_list(
+            "name", "credit_code", "owner__username", "department__name", "cooperation_status"
+        )
+    )
+    contacts = sorted(Contact.objects.values_list("customer__name", "name", "mobile"))
+    history = sorted(
+        (e.action, e.object_repr, e.source, repr(sorted(e.changes.items())))
+        for e in AuditEvent.objects.exclude(action__startswith="import.")
+    )
+    report = report_rows(job) if job.report else []
+    return (job.status, job.created_count, job.error_count, customers, contacts, history, report)
+
+
+@pytest.mark.skipif(not ahead.available(), reason="needs fork")
+def test_rows_checked_ahead_in_a_second_process_import_the_same(
+    org, monkeypatch, settings, tmp_path
+):
+    """Files of more than one chunk are read, parsed and checked in a second process
+    (core.ahead); what lands in the archive, the history and the report is the same."""
+    monkeypatch.setattr(services, "CHUNK_ROWS", 16)
+    planned_by = tmp_path / "pids"
+    original = services.plan_row
+
+    def recording(*args, **kwargs):
+        with planned_by.open("a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services, "plan_row", recording)
+    outcomes = {}
+    for enabled in (True, False):
+        settings.GUANXI_IMPORT_AHEAD = enabled
+        planned_by.write_text("")
+        with transaction.atomic():
+            refused = run(org.supervisor_north, gbk_upload(statistics_rows(64)))
+            valid_only = run(org.supervisor_north, gbk_upload(statistics_rows(64)), valid_only=True)
+            outcomes[enabled] = (_outcome(refused), _outcome(valid_only))
+            transaction.set_rollback(True)
+        pids = set(planned_by.read_text().split())
+        assert (str(os.getpid()) not in pids) if enabled else (pids == {str(os.getpid())})
+    assert outcomes[True][0][:3] == ("refused", 0, 7)
+    assert outcomes[True][1][:3] == ("committed", 57, 7)
+    assert outcomes[True] == outcomes[False]
 
 
 def test_a_running_job_cannot_be_started_twice(org):

@@ -1,0 +1,184 @@
+"""Pure-Python work done ahead in a second process, on the second core.
+
+A large import alternates two kinds of work per chunk of rows: pure Python (reading the
+sheet, parsing the rows, the archive's field rules) and the database's (the writes, their
+indexes and history). A thread cannot overlap them, for Python's interpreter lock: tried
+and measured, it gained nothing on SQLite and a few per cent on PostgreSQL. prefetch()
+runs an iterator in a forked child process instead; the caller gets its items, in
+order, at most `depth` ahead of the one it works on.
+
+Items travel pickled. Records both processes already hold (the importer's lookups: users,
+branches, regions …) travel as references: `shared` maps (model, pk) to the caller's
+instance, and an item's reference to such a record arrives as that instance. Other model
+instances travel whole.
+
+The child must not touch the database: the Django connections it inherits are the
+caller's own (the same server session, the same transaction). Every query in the child
+is refused (AheadQueryRefused, raised in the caller, so the mistake fails loudly), and the
+child ends with os._exit, which runs no clean-up that could close them. Errors in the
+child reach the caller at the item where they happened, as AheadFailed with the child's
+traceback. Where fork is not available, or `enabled` is False, the iterator simply runs
+here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing
+import pickle
+import queue
+import signal
+import traceback
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from django.db import connections, models
+from django.utils import translation
+
+T = TypeVar("T")
+
+_POLL_SECONDS = 0.5
+_STOP_SECONDS = 5
+_ITEM, _DONE, _FAILED = range(3)
+
+
+class AheadQueryRefused(RuntimeError):
+    """A query was sent from the child process (a programming error)."""
+
+
+class AheadFailed(RuntimeError):
+    """The child process raised; the message carries its traceback."""
+
+
+def _refuse(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    raise AheadQueryRefused(f"work done ahead must not query the database: {sql[:120]}")
+
+
+def _key(obj: Any) -> tuple[str, Any] | None:
+    if isinstance(obj, models.Model) and obj.pk is not None:
+        return (obj._meta.label, obj.pk)
+    return None
+
+
+# The records of `shared` in the process unpickling (set by _loads for its call).
+_receiving: dict[tuple[str, Any], Any] = {}
+
+
+def _shared(label: str, pk: Any) -> Any:
+    return _receiving[(label, pk)]
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles shared records as references. reducer_override, unlike persistent_id, is
+    not called for str, int, dict, list … (most of what an item holds)."""
+
+    def __init__(self, file: Any, shared: dict[tuple[str, Any], Any]):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.shared = shared
+
+    def reducer_override(self, obj: Any) -> Any:
+        key = _key(obj)
+        if key is not None and key in self.shared:
+            return _shared, key
+        return NotImplemented
+
+
+def _dumps(value: Any, shared: dict[tuple[str, Any], Any]) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer, shared).dump(value)
+    return buffer.getvalue()
+
+
+def _loads(data: bytes, shared: dict[tuple[str, Any], Any]) -> Any:
+    global _receiving
+    _receiving = shared
+    try:
+        return pickle.loads(data)
+    finally:
+        _receiving = {}
+
+
+def shared_records(*groups: Any) -> dict[tuple[str, Any], Any]:
+    """(model label, pk) → instance for every model instance in `groups` (instances, or
+    iterables of them)."""
+    shared: dict[tuple[str, Any], Any] = {}
+    for group in groups:
+        for obj in [group] if isinstance(group, models.Model) else group:
+            key = _key(obj)
+            if key is not None:
+                shared.setdefault(key, obj)
+    return shared
+
+
+def available() -> bool:
+    """fork exists here, and this process may have children (a daemonic one may not)."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+    )
+
+
+def prefetch(
+    items: Iterator[T],
+    *,
+    shared: dict[tuple[str, Any], Any] | None = None,
+    depth: int = 2,
+    enabled: bool = True,
+) -> Iterator[T]:
+    """Yield the items of `items` in order, produced by a forked child process that stays
+    at most `depth` items ahead. Closing the generator early stops the child."""
+    if not enabled or not available():
+        yield from items
+        return
+    shared = shared or {}
+    context = multiprocessing.get_context("fork")
+    results: Any = context.Queue(maxsize=depth)
+    language = translation.get_language()
+
+    def child() -> None:
+        # The caller's signal handlers (a worker's graceful stop, say) are not the child's:
+        # terminate() must end it.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the caller, which stops it
+        try:
+            translation.activate(language)
+            with contextlib.ExitStack() as refusing:
+                for alias in connections:
+                    refusing.enter_context(connections[alias].execute_wrapper(_refuse))
+                for item in items:
+                    results.put((_ITEM, _dumps(item, shared)))
+        except BaseException as exc:  # handed to the caller, raised there
+            kind = AheadQueryRefused if isinstance(exc, AheadQueryRefused) else AheadFailed
+            results.put((_FAILED, (kind, "".join(traceback.format_exception(exc)))))
+        else:
+            results.put((_DONE, None))
+        results.close()
+        results.join_thread()  # everything handed over before the process ends
+
+    process = context.Process(target=child, name="guanxi-ahead", daemon=True)
+    process.start()
+    try:
+        while True:
+            try:
+                kind, payload = results.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if not process.is_alive():
+                    raise AheadFailed(
+                        f"the helper process ended without a result (exit code {process.exitcode})"
+                    ) from None
+                continue
+            if kind == _DONE:
+                return
+            if kind == _FAILED:
+                error, text = payload
+                raise error(text)
+            yield _loads(payload, shared)
+    finally:
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=_STOP_SECONDS)
+            if process.is_alive():
+                process.kill()
+        process.join()
+        results.close()
