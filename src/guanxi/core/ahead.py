@@ -3,7 +3,7 @@
 A large import alternates two kinds of work per chunk of rows: pure Python (reading the
 sheet, parsing the rows, the archive's field rules) and the database's (the writes, their
 indexes and history). A thread cannot overlap them, for Python's interpreter lock: tried
-and measured, it gained nothing on SQLite and a few per cent on PostgreSQL. prefetch()
+and measured, it gained nothing on SQLite and nothing measurable on PostgreSQL. prefetch()
 runs an iterator in a forked child process instead; the caller gets its items, in
 order, at most `depth` ahead of the one it works on.
 
@@ -15,10 +15,11 @@ instances travel whole.
 The child must not touch the database: the Django connections it inherits are the
 caller's own (the same server session, the same transaction). Every query in the child
 is refused (AheadQueryRefused, raised in the caller, so the mistake fails loudly), and the
-child ends with os._exit, which runs no clean-up that could close them. Errors in the
-child reach the caller at the item where they happened, as AheadFailed with the child's
-traceback. Where fork is not available, or `enabled` is False, the iterator simply runs
-here.
+child ends with os._exit, which runs no clean-up that could close them. An exception in
+the child is raised in the caller at the item where it happened: the same exception when
+it can be pickled (a DomainError keeps its message), else AheadFailed; either way with
+the child's traceback as its cause. Where fork is not available, or `enabled` is False,
+the iterator simply runs here.
 """
 
 from __future__ import annotations
@@ -99,6 +100,13 @@ def _loads(data: bytes, shared: dict[tuple[str, Any], Any]) -> Any:
         _receiving = {}
 
 
+def _unpickled(data: bytes | None) -> BaseException | None:
+    try:
+        return pickle.loads(data) if data is not None else None
+    except Exception:
+        return None
+
+
 def shared_records(*groups: Any) -> dict[tuple[str, Any], Any]:
     """(model label, pk) → instance for every model instance in `groups` (instances, or
     iterables of them)."""
@@ -149,8 +157,11 @@ def prefetch(
                 for item in items:
                     results.put((_ITEM, _dumps(item, shared)))
         except BaseException as exc:  # handed to the caller, raised there
-            kind = AheadQueryRefused if isinstance(exc, AheadQueryRefused) else AheadFailed
-            results.put((_FAILED, (kind, "".join(traceback.format_exception(exc)))))
+            try:
+                original = pickle.dumps(exc)
+            except Exception:
+                original = None
+            results.put((_FAILED, (original, "".join(traceback.format_exception(exc)))))
         else:
             results.put((_DONE, None))
         results.close()
@@ -171,8 +182,11 @@ def prefetch(
             if kind == _DONE:
                 return
             if kind == _FAILED:
-                error, text = payload
-                raise error(text)
+                original, text = payload
+                error = _unpickled(original)
+                if error is None:
+                    raise AheadFailed(text)
+                raise error from AheadFailed(text)
             yield _loads(payload, shared)
     finally:
         if process.is_alive():

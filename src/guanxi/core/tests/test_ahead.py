@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from guanxi.core import ahead
+from guanxi.core.errors import ValidationFailed
 from guanxi.core.testing import make_user
 from guanxi.org.models import Department
 
@@ -54,13 +55,30 @@ def test_shared_records_arrive_as_the_callers_instances():
 def test_an_error_in_the_child_is_raised_here_at_its_item():
     def items() -> Iterator[int]:
         yield 1
-        raise ValueError("第二行无法解析")
+        raise ValidationFailed(detail={"name": ["第二行无法解析"]})
 
     received = []
-    with pytest.raises(ahead.AheadFailed, match="第二行无法解析"):
+    with pytest.raises(ValidationFailed) as excinfo:
         for item in ahead.prefetch(items()):
             received.append(item)
     assert received == [1]
+    assert excinfo.value.detail == {"name": ["第二行无法解析"]}
+    assert isinstance(excinfo.value.__cause__, ahead.AheadFailed)
+    assert "Traceback" in str(excinfo.value.__cause__)
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("not this one")
+
+
+def test_an_error_that_cannot_travel_arrives_as_ahead_failed():
+    def items() -> Iterator[int]:
+        raise _Unpicklable("坏了")
+        yield 1
+
+    with pytest.raises(ahead.AheadFailed, match="坏了"):
+        list(ahead.prefetch(items()))
 
 
 @pytest.mark.django_db
