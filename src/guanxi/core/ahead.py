@@ -25,6 +25,7 @@ the iterator simply runs here.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import multiprocessing
 import pickle
@@ -62,12 +63,15 @@ def _key(obj: Any) -> tuple[str, Any] | None:
     return None
 
 
-# The records of `shared` in the process unpickling (set by _loads for its call).
-_receiving: dict[tuple[str, Any], Any] = {}
+# The records of `shared` in the process unpickling, set by _loads for its call (a context
+# variable: imports in two threads of one process each see their own).
+_receiving: contextvars.ContextVar[dict[tuple[str, Any], Any]] = contextvars.ContextVar(
+    "guanxi_ahead_receiving"
+)
 
 
 def _shared(label: str, pk: Any) -> Any:
-    return _receiving[(label, pk)]
+    return _receiving.get()[(label, pk)]
 
 
 class _Pickler(pickle.Pickler):
@@ -92,12 +96,11 @@ def _dumps(value: Any, shared: dict[tuple[str, Any], Any]) -> bytes:
 
 
 def _loads(data: bytes, shared: dict[tuple[str, Any], Any]) -> Any:
-    global _receiving
-    _receiving = shared
+    token = _receiving.set(shared)
     try:
         return pickle.loads(data)
     finally:
-        _receiving = {}
+        _receiving.reset(token)
 
 
 def _unpickled(data: bytes | None) -> BaseException | None:

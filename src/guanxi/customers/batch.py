@@ -68,7 +68,7 @@ class NewCustomer:
     check_only: bool = False
     # What services.new_customer makes of data and contacts, when the caller worked it
     # out ahead (the importer may, in a second process: customers.imports.services).
-    prepared: tuple[Customer, list[Contact], dict[str, Any], bool] | None = None
+    prepared: services.NewCustomerParts | None = None
 
 
 @dataclass

@@ -358,6 +358,10 @@ def _apply_m2m(
         customer.co_owners.set([u for u in users if u.pk != customer.owner_id])
 
 
+# new_customer's result: the unsaved customer, its contacts, the errors, fields valid.
+NewCustomerParts = tuple[Customer, list[Contact], dict[str, Any], bool]
+
+
 def new_customer(
     actor: Any,
     data: dict[str, Any],
@@ -365,7 +369,7 @@ def new_customer(
     *,
     types: dict[str, str] | None = None,
     foreign_keys: bool = True,
-) -> tuple[Customer, list[Contact], dict[str, Any], bool]:
+) -> NewCustomerParts:
     """An unsaved new customer and its contacts from service input, checked by every rule
     that needs no other record (customer_problems, contact_problems) and with the defaults
     of a new record: the owner is the actor unless given, the branch the owner's

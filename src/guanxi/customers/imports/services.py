@@ -511,15 +511,12 @@ def _run_chunks(
                 progress(result.processed)
 
 
-_Prepared = tuple[Customer, list[Contact], dict[str, Any], bool]
-
-
 def _planned(
     actor: Any,
     rows: Iterator[tuple[int, dict[str, str]]],
     columns: dict[str, str],
     lookups: Lookups,
-) -> Iterator[tuple[list[RowPlan], list[_Prepared]]]:
+) -> Iterator[tuple[list[RowPlan], list[customer_services.NewCustomerParts]]]:
     """The chunks' row plans, and for each row the unsaved customer the archive's rules
     make of it (customer_services.new_customer, as customer_create_many calls it): pure
     Python, which core.ahead can run in a second process while this one writes the chunk
@@ -657,7 +654,7 @@ def _apply_chunk(
     seen: _Seen,
     lookups: Lookups,
     blocks: BlockCache | None,
-    prepared: list[_Prepared],
+    prepared: list[customer_services.NewCustomerParts],
 ) -> list[str]:
     """Create or update the customers of a chunk's rows; problems land in plan.errors and
     leave the row unwritten. New customers are filed together by

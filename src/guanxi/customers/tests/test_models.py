@@ -8,15 +8,15 @@ from guanxi.customers.models import Customer
 
 
 def test_holding_codes_reads_live_holders_through_the_live_code_index(org):
-    huawei, tencent = (
+    huawei, xiaomi = (
         REAL_CREDIT_CODES["华为技术有限公司"],
         REAL_CREDIT_CODES["小米科技有限责任公司"],
     )
     live = make_customer(org.sales_bj, name="北京星河建材有限公司", credit_code=huawei)
-    gone = make_customer(org.sales_bj, name="天津港湾贸易有限公司", credit_code=tencent)
+    gone = make_customer(org.sales_bj, name="天津港湾贸易有限公司", credit_code=xiaomi)
     services.customer_delete(actor=org.director, customer_id=gone.pk)
     make_customer(org.sales_bj, name="上海东方建设有限公司")  # no code
-    codes = [huawei, tencent, "", *(f"9111{n:014d}" for n in range(2000))]
+    codes = [huawei, xiaomi, "", *(f"9111{n:014d}" for n in range(2000))]
     found = Customer.objects.holding_codes(codes).order_by()
     assert list(found.values_list("pk", flat=True)) == [live.pk]
     if connection.vendor == "sqlite":
