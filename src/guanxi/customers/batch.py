@@ -69,6 +69,9 @@ class NewCustomer:
     # What services.new_customer makes of data and contacts, when the caller worked it
     # out ahead (the importer may, in a second process: customers.imports.services).
     prepared: services.NewCustomerParts | None = None
+    # With `prepared`: the changes of its customer.created history row (created_history),
+    # worked out ahead too.
+    history: dict[str, list[Any]] | None = None
 
 
 @dataclass
@@ -108,6 +111,17 @@ def _load_foreign_keys(items: Sequence[NewCustomer]) -> None:
                 instance = found.get(parse_id(value))
                 if instance is not None:
                     item.data = {**item.data, name: instance}
+
+
+def created_history(
+    item: NewCustomer, customer: Customer, *, types: dict[str, str], language: Any
+) -> dict[str, list[Any]]:
+    """The changes of the customer.created history row of `item` filed as `customer`
+    (services.new_customer's): what customer_create records, plus the 合作状态 written
+    with it. `types`, `language`: see services.created_changes."""
+    extra = {"cooperation_status": item.cooperation_status_label}
+    m2m = {"tags": _tag_names(item.tags), "co_owners": []}
+    return services.created_changes(customer, m2m, types=types, extra=extra, language=language)
 
 
 def _tag_names(tags: list[Any] | None) -> list[str]:
@@ -293,20 +307,14 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
 
     def history() -> Iterator[tuple[str, Any, dict[str, Any]]]:
         for candidate in accepted:
-            customer = candidate.customer
-            extra = {}
-            if candidate.item.cooperation_status:
-                extra["cooperation_status"] = candidate.item.cooperation_status_label
-            m2m = {"tags": candidate.tag_names, "co_owners": []}
-            changes = services.created_changes(
-                customer, m2m, types=types, extra=extra, language=language
-            )
-            yield "customer.created", customer, changes
+            customer, item = candidate.customer, candidate.item
+            if item.history is None:
+                item.history = created_history(item, customer, types=types, language=language)
+            yield "customer.created", customer, item.history
             for contact in candidate.contacts:
                 yield "contact.created", contact, {"name": [None, contact.name]}
 
-    events = audit.build_many(actor=actor, entries=history())
-    audit.record_many(events, insert=bulk_insert)
+    audit.record_batch(actor=actor, entries=history())
 
 
 def _tags(names: set[str]) -> dict[str, Tag]:

@@ -49,9 +49,11 @@ def test_diff_reports_only_changed_fields():
     assert audit.diff({"a": 1, "b": "x"}, {"a": 1, "b": "y"}) == {"b": ["x", "y"]}
 
 
-def test_build_many_builds_what_build_builds(org):
+def test_record_batch_writes_what_record_writes(org):
     import datetime as dt
     from decimal import Decimal
+
+    from guanxi.audit.services import _BATCH_COLUMNS
 
     customer = make_customer(org.sales_bj, name="北京星河建材有限公司")
     contact = customer.contacts.create(name="欧阳娜娜")
@@ -64,14 +66,26 @@ def test_build_many_builds_what_build_builds(org):
         ("contact.created", contact, {"name": [None, "欧阳娜娜"], 7: [dt.date(2026, 1, 2), None]}),
         ("x.y", customer, None),
     ]
+    columns = {f.column for f in AuditEvent._meta.concrete_fields if not f.primary_key}
+    assert set(_BATCH_COLUMNS) == columns and len(_BATCH_COLUMNS) == len(columns)
 
-    def fields(event):
-        return {f.attname: getattr(event, f.attname) for f in AuditEvent._meta.concrete_fields}
+    def rows(events):
+        skip = {"id", "at"}
+        return [
+            {f.attname: getattr(e, f.attname) for f in AuditEvent._meta.concrete_fields
+             if f.attname not in skip}
+            for e in events
+        ]  # fmt: skip
 
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     with using(AuditContext(ip="10.8.0.7", source="import")):
-        many = audit.build_many(actor=org.sales_bj, entries=entries)
-        one = [audit.build(actor=org.sales_bj, action=a, obj=o, changes=c) for a, o, c in entries]
-    assert [fields(e) for e in many] == [fields(e) for e in one]
+        assert audit.record_batch(actor=org.sales_bj, entries=entries) == 3
+        one = [audit.record(actor=org.sales_bj, action=a, obj=o, changes=c) for a, o, c in entries]
+    written = list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
+    many, again = written[:3], written[3:]
+    assert rows(many) == rows(AuditEvent.objects.filter(pk__in=[e.pk for e in one]).order_by("id"))
+    assert len(again) == 3 and len({e.at for e in many}) == 1
     assert many[1].customer_id == customer.pk and many[1].source == "import"
+    assert many[1].ip == "10.8.0.7" and many[1].actor_id == org.sales_bj.pk
     assert many[0].changes == {"name": [None, customer.name], "capital": [None, "5.5"]}
     assert many[1].changes["7"] == ["2026-01-02", None]

@@ -46,6 +46,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from guanxi import policy
@@ -55,7 +56,7 @@ from guanxi.core.ahead import prefetch
 from guanxi.core.china import normalise_credit_code, normalise_mobile
 from guanxi.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from guanxi.customers import services as customer_services
-from guanxi.customers.batch import NewCustomer, customer_create_many
+from guanxi.customers.batch import NewCustomer, created_history, customer_create_many
 from guanxi.customers.dedup.matching import BlockCache
 from guanxi.customers.imports.columns import IGNORE, TARGET_KEYS, merge_mapping
 from guanxi.customers.imports.models import ImportJob, ImportMapping
@@ -492,11 +493,11 @@ def _run_chunks(
     blocks = BlockCache(track_writes=write) if connection.in_atomic_block or not write else None
     planned = _planned(actor, rows, columns, lookups)
     with _frozen_heap():
-        for plans, prepared in prefetch(
+        for plans, new_customers in prefetch(
             planned, shared=lookups.records(), enabled=ahead and settings.GUANXI_IMPORT_AHEAD
         ):
             with transaction.atomic():
-                actions = _apply_chunk(actor, plans, seen, lookups, blocks, prepared)
+                actions = _apply_chunk(actor, plans, seen, lookups, blocks, new_customers)
                 for plan, action in zip(plans, actions, strict=True):
                     result.processed += 1
                     if plan.errors:
@@ -516,31 +517,42 @@ def _planned(
     rows: Iterator[tuple[int, dict[str, str]]],
     columns: dict[str, str],
     lookups: Lookups,
-) -> Iterator[tuple[list[RowPlan], list[customer_services.NewCustomerParts]]]:
-    """The chunks' row plans, and for each row the unsaved customer the archive's rules
-    make of it (customer_services.new_customer, as customer_create_many calls it): pure
-    Python, which core.ahead can run in a second process while this one writes the chunk
-    before. A row that turns out to update a customer does not use its own."""
+) -> Iterator[tuple[list[RowPlan], list[NewCustomer]]]:
+    """The chunks' row plans, and for each row the new customer it would file: the
+    unsaved customer the archive's rules make of it (customer_services.new_customer, as
+    customer_create_many calls it) and, when those rules pass, its history row's changes.
+    Pure Python, which core.ahead can run in a second process while this one writes the
+    chunk before. A row that turns out to update a customer does not use its own."""
     types = customer_services.customer_types()
+    language = get_language()
     actor.department  # noqa: B018 -- the default branch: loaded here, not where rows are planned
-    # A generator expression, not a generator function: the two lines above run now, in
-    # this process; the rows are read and planned where the expression is iterated.
-    return (
-        (
-            plans,
-            [
-                customer_services.new_customer(
-                    actor,
-                    plan.data,
-                    [plan.contact] if plan.contact else None,
-                    types=types,
-                    foreign_keys=False,
-                )
-                for plan in plans
-            ],
+
+    def item(plan: RowPlan) -> NewCustomer:
+        new = _new_customer(plan, lookups)
+        new.prepared = customer_services.new_customer(
+            actor, new.data, new.contacts, types=types, foreign_keys=False
         )
+        customer, _contacts, errors, _valid = new.prepared
+        if not errors and not plan.errors:
+            new.history = created_history(new, customer, types=types, language=language)
+        return new
+
+    # A generator expression, not a generator function: the lines above run now, in this
+    # process; the rows are read and planned where the expression is iterated.
+    return (
+        (plans, [item(plan) for plan in plans])
         for chunk in _chunks(rows, CHUNK_ROWS)
         for plans in [[plan_row(number, cells, columns, lookups) for number, cells in chunk]]
+    )
+
+
+def _new_customer(plan: RowPlan, lookups: Lookups) -> NewCustomer:
+    return NewCustomer(
+        data=plan.data,
+        contacts=[plan.contact] if plan.contact else None,
+        tags=plan.tags,
+        cooperation_status=plan.status or "",
+        cooperation_status_label=lookups.status_label(plan.status) if plan.status else "",
     )
 
 
@@ -654,10 +666,11 @@ def _apply_chunk(
     seen: _Seen,
     lookups: Lookups,
     blocks: BlockCache | None,
-    prepared: list[customer_services.NewCustomerParts],
+    new_customers: list[NewCustomer],
 ) -> list[str]:
-    """Create or update the customers of a chunk's rows; problems land in plan.errors and
-    leave the row unwritten. New customers are filed together by
+    """Create or update the customers of a chunk's rows (`new_customers`: what _planned
+    made of each); problems land in plan.errors and leave the row unwritten. New
+    customers are filed together by
     customers.batch.customer_create_many (the archive's rules, set-based); rows that
     update a customer go through customer_update one by one."""
     context = _ChunkContext.load(actor, plans)
@@ -685,21 +698,12 @@ def _apply_chunk(
             actions[index] = _apply(actor, plan, existing, context, lookups)
             if actions[index] == "updated" and blocks is not None:
                 blocks.clear()  # a name may have changed: its key moved to another block
-    items = [
-        NewCustomer(
-            data=plans[index].data,
-            contacts=[plans[index].contact] if plans[index].contact else None,
-            tags=plans[index].tags,
-            cooperation_status=plans[index].status or "",
-            cooperation_status_label=lookups.status_label(plans[index].status)
-            if plans[index].status
-            else "",
-            # A row with errors of its own is checked for the report, never written.
-            check_only=bool(plans[index].errors),
-            prepared=prepared[index],
-        )
-        for index in new
-    ]
+    items = []
+    for index in new:
+        item = new_customers[index]
+        # A row with errors of its own is checked for the report, never written.
+        item.check_only = bool(plans[index].errors)
+        items.append(item)
     outcomes = customer_create_many(actor=actor, items=items, blocks=blocks) if items else []
     for index, outcome in zip(new, outcomes, strict=True):
         plan = plans[index]
