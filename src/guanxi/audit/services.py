@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,13 +64,9 @@ def record(
     return insert_one(event)  # what event.save() does, without compiling the INSERT each time
 
 
-def record_many(events: list[AuditEvent], *, insert: Any = None) -> None:
-    """Write events made by build() at once (batch services, e.g. the import); `insert`
-    (model, events) replaces bulk_create, e.g. core.rows.bulk_insert."""
-    if insert is not None:
-        insert(AuditEvent, events)
-    else:
-        AuditEvent.objects.bulk_create(events, batch_size=2000)
+def record_many(events: list[AuditEvent]) -> None:
+    """Write events made by build() at once (batch services)."""
+    AuditEvent.objects.bulk_create(events, batch_size=2000)
 
 
 def build(
@@ -87,19 +84,19 @@ def build(
 
 
 def record_batch(
-    *, actor: Any, entries: Iterable[tuple[str, models.Model, dict[str, Any] | None]]
+    *, actor: Any, entries: Iterable[tuple[str, models.Model, dict[str, Any] | str | None]]
 ) -> int:
     """record(actor=actor, action=…, obj=…, changes=…) for each (action, obj, changes) of
     a batch (the import), written at once: the same rows, with one timestamp for the
     batch (as a bulk insert stamps it), and without an AuditEvent per row: each row's
     values go straight to core.rows.insert_rows. The audit context and the actor are read
-    once. Returns the number of rows written."""
+    once. `changes` may come as encode_changes() made it (worked out elsewhere, e.g. in
+    a second process). Returns the number of rows written."""
     common = _common(actor)
     fields = {f.attname: f for f in AuditEvent._meta.concrete_fields if not f.primary_key}
     db = connections[connection.alias]
     at = fields["at"].get_db_prep_save(timezone.now(), db)
     ip = fields["ip"].get_db_prep_save(common["ip"], db)
-    encoder = fields["changes"].encoder
     adapt = db.ops.adapt_json_value
     actor_id, actor_name, source = common["actor_id"], common["actor_name"], common["source"]
     rows = []
@@ -110,12 +107,19 @@ def record_batch(
         rows.append((
             at, actor_id, actor_name, action, obj._meta.label_lower,
             str(obj.pk) if obj.pk is not None else "", str(obj)[:200], customer_id,
-            adapt(_plain(changes or {}), encoder), "", ip, source,
+            changes if changes.__class__ is str else adapt(_plain(changes or {}), _ENCODER),
+            "", ip, source,
         ))  # fmt: skip
     insert_rows(AuditEvent, list(_BATCH_COLUMNS), rows)
     return len(rows)
 
 
+def encode_changes(changes: dict[str, Any]) -> str:
+    """`changes` as the JSON text the log stores, for record_batch."""
+    return json.dumps(_plain(changes), cls=_ENCODER)
+
+
+_ENCODER = AuditEvent._meta.get_field("changes").encoder
 # record_batch's row layout (a test holds it to the model's columns).
 _BATCH_COLUMNS = (
     "at", "actor_id", "actor_name", "action", "object_type", "object_id", "object_repr",

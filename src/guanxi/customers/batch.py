@@ -70,8 +70,8 @@ class NewCustomer:
     # out ahead (the importer may, in a second process: customers.imports.services).
     prepared: services.NewCustomerParts | None = None
     # With `prepared`: the changes of its customer.created history row (created_history),
-    # worked out ahead too.
-    history: dict[str, list[Any]] | None = None
+    # worked out ahead too, as audit.encode_changes makes them.
+    history: str | None = None
 
 
 @dataclass
@@ -305,12 +305,13 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
     insert_rows(Customer.tags.through, ["customer_id", "tag_id"], links)
     language = get_language()  # once for the batch (see services._snapshot)
 
-    def history() -> Iterator[tuple[str, Any, dict[str, Any]]]:
+    def history() -> Iterator[tuple[str, Any, dict[str, Any] | str]]:
         for candidate in accepted:
             customer, item = candidate.customer, candidate.item
-            if item.history is None:
-                item.history = created_history(item, customer, types=types, language=language)
-            yield "customer.created", customer, item.history
+            changes = item.history
+            if changes is None:
+                changes = created_history(item, customer, types=types, language=language)
+            yield "customer.created", customer, changes
             for contact in candidate.contacts:
                 yield "contact.created", contact, {"name": [None, contact.name]}
 

@@ -534,7 +534,9 @@ def _planned(
         )
         customer, _contacts, errors, _valid = new.prepared
         if not errors and not plan.errors:
-            new.history = created_history(new, customer, types=types, language=language)
+            new.history = audit.encode_changes(
+                created_history(new, customer, types=types, language=language)
+            )
         return new
 
     # A generator expression, not a generator function: the lines above run now, in this
