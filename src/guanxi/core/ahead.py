@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import io
 import multiprocessing
 import pickle
@@ -83,10 +84,37 @@ class _Pickler(pickle.Pickler):
         self.shared = shared
 
     def reducer_override(self, obj: Any) -> Any:
+        if not isinstance(obj, models.Model):
+            return NotImplemented
         key = _key(obj)
         if key is not None and key in self.shared:
             return _shared, key
+        if _plainly_pickled(type(obj)):
+            # What Model.__reduce__ sends, without its copies and its scan for memoryviews
+            # (no field holds one): the class, then the attributes as they are, set
+            # after the new instance is in pickle's memo (so cycles come back whole).
+            return _new_model, (type(obj),), obj.__dict__, None, None, _set_attributes
         return NotImplemented
+
+
+@functools.cache
+def _plainly_pickled(model: type[models.Model]) -> bool:
+    """Instances of `model` pickle as Model's own do, and none of its fields can hold a
+    memoryview (which Model.__getstate__ turns into bytes)."""
+    return (
+        model.__reduce__ is models.Model.__reduce__
+        and model.__getstate__ is models.Model.__getstate__
+        and model.__setstate__ is models.Model.__setstate__
+        and not any(isinstance(f, models.BinaryField) for f in model._meta.concrete_fields)
+    )
+
+
+def _new_model(model: type[models.Model]) -> models.Model:
+    return model.__new__(model)
+
+
+def _set_attributes(obj: models.Model, attributes: dict[str, Any]) -> None:
+    obj.__dict__.update(attributes)
 
 
 def _dumps(value: Any, shared: dict[tuple[str, Any], Any]) -> bytes:

@@ -52,6 +52,31 @@ def test_shared_records_arrive_as_the_callers_instances():
     assert item["name"] == "王"
 
 
+@pytest.mark.django_db
+def test_unsaved_records_travel_whole_with_their_references():
+    """New records (the import's customers and contacts) arrive with every attribute, as
+    unsaved, their cached related records as the caller's shared ones, and a record that
+    refers back to another (a cycle) as one object."""
+    from guanxi.customers.models import Contact, Customer
+
+    department = Department.objects.create(name="华北大区", code="north")
+    user = make_user(department=department)
+    shared = ahead.shared_records([user], [department])
+
+    def items() -> Iterator[tuple]:
+        customer = Customer(name="北京星河建材有限公司", owner=user, department=department)
+        contact = Contact(name="欧阳娜娜", mobile="13800138000", customer=customer)
+        customer._state.fields_cache["probe"] = contact  # a cycle: customer → contact → it
+        yield customer, [contact]
+
+    ((customer, (contact,)),) = ahead.prefetch(items(), shared=shared)
+    assert customer.pk is None and customer._state.adding
+    assert customer.name == "北京星河建材有限公司" and customer.owner_id == user.pk
+    assert customer.owner is user and customer.department is department
+    assert contact.customer is customer and customer._state.fields_cache["probe"] is contact
+    assert contact.mobile == "13800138000" and contact.name == "欧阳娜娜"
+
+
 def test_an_error_in_the_child_is_raised_here_at_its_item():
     def items() -> Iterator[int]:
         yield 1
