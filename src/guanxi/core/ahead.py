@@ -101,10 +101,9 @@ class _Pickler(pickle.Pickler):
 def _plainly_pickled(model: type[models.Model]) -> bool:
     """Instances of `model` pickle as Model's own do, and none of its fields can hold a
     memoryview (which Model.__getstate__ turns into bytes)."""
+    hooks = ("__reduce__", "__reduce_ex__", "__getstate__", "__setstate__")
     return (
-        model.__reduce__ is models.Model.__reduce__
-        and model.__getstate__ is models.Model.__getstate__
-        and model.__setstate__ is models.Model.__setstate__
+        all(getattr(model, hook) is getattr(models.Model, hook) for hook in hooks)
         and not any(isinstance(f, models.BinaryField) for f in model._meta.concrete_fields)
     )
 
