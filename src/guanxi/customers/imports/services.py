@@ -672,9 +672,9 @@ def _apply_chunk(
 ) -> list[str]:
     """Create or update the customers of a chunk's rows (`new_customers`: what _planned
     made of each); problems land in plan.errors and leave the row unwritten. New
-    customers are filed together by
-    customers.batch.customer_create_many (the archive's rules, set-based); rows that
-    update a customer go through customer_update one by one."""
+    customers are filed together by customers.batch.customer_create_many (the archive's
+    rules, set-based); rows that update a customer go through customer_update one by
+    one."""
     context = _ChunkContext.load(actor, plans)
     actions = ["unchanged"] * len(plans)
     new: list[int] = []
