@@ -102,10 +102,9 @@ def _plainly_pickled(model: type[models.Model]) -> bool:
     """Instances of `model` pickle as Model's own do, and none of its fields can hold a
     memoryview (which Model.__getstate__ turns into bytes)."""
     hooks = ("__reduce__", "__reduce_ex__", "__getstate__", "__setstate__")
-    return (
-        all(getattr(model, hook) is getattr(models.Model, hook) for hook in hooks)
-        and not any(isinstance(f, models.BinaryField) for f in model._meta.concrete_fields)
-    )
+    if any(getattr(model, hook) is not getattr(models.Model, hook) for hook in hooks):
+        return False
+    return not any(isinstance(f, models.BinaryField) for f in model._meta.concrete_fields)
 
 
 def _new_model(model: type[models.Model]) -> models.Model:
