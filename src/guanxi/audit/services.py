@@ -93,10 +93,9 @@ def record_batch(
     once. `changes` may come as encode_changes() made it (worked out elsewhere, e.g. in
     a second process). Returns the number of rows written."""
     common = _common(actor)
-    fields = {f.attname: f for f in AuditEvent._meta.concrete_fields if not f.primary_key}
     db = connections[connection.alias]
-    at = fields["at"].get_db_prep_save(timezone.now(), db)
-    ip = fields["ip"].get_db_prep_save(common["ip"], db)
+    at = AuditEvent._meta.get_field("at").get_db_prep_save(timezone.now(), db)
+    ip = AuditEvent._meta.get_field("ip").get_db_prep_save(common["ip"], db)
     adapt = db.ops.adapt_json_value
     actor_id, actor_name, source = common["actor_id"], common["actor_name"], common["source"]
     rows = []

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -88,7 +88,6 @@ class _Built:
     item: NewCustomer
     customer: Customer
     contacts: list[Contact]
-    tag_names: list[str] = field(default_factory=list)
 
 
 def _load_foreign_keys(items: Sequence[NewCustomer]) -> None:
@@ -297,11 +296,9 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
                 contacts.append(contact)
         bulk_insert(Contact, contacts)
     bulk.index_docs(customer_ids=[c.pk for c in customers], contact_ids=[c.pk for c in contacts])
-    tags = _tags({name for b in accepted for name in _tag_names(b.item.tags)})
-    links = []
-    for candidate in accepted:
-        candidate.tag_names = _tag_names(candidate.item.tags)
-        links += [(candidate.customer.pk, tags[name].pk) for name in candidate.tag_names]
+    names = {b.index: _tag_names(b.item.tags) for b in accepted}
+    tags = _tags({name for item_names in names.values() for name in item_names})
+    links = [(b.customer.pk, tags[name].pk) for b in accepted for name in names[b.index]]
     insert_rows(Customer.tags.through, ["customer_id", "tag_id"], links)
     language = get_language()  # once for the batch (see services._snapshot)
 

@@ -199,12 +199,12 @@ class BlockCache:
     such a customer is compared only when its block is first read after it was committed
     — as with any check made before the write it guards (the credit code's unique index
     still refuses a clash). `track_writes`: the caller reports each customer it files
-    (add), which joins the cached blocks its key falls in; without, the cache stays the archive as it
-    was (a check pass whose chunks are rolled back). A caller that changes an existing
-    customer's key clears it. A block grown past MAX_BLOCK is dropped, so that it is read
-    (cut and narrowed) as before; blocks are cached up to MAX_ROWS keys in all (about
-    150 MB of Python objects at the cap: the whole name column of a million-customer
-    archive, which a 100,000-row import touches nearly all of)."""
+    (add), which joins the cached blocks its key falls in; without, the cache stays the
+    archive as it was (a check pass whose chunks are rolled back). A caller that changes
+    an existing customer's key clears it. A block grown past MAX_BLOCK is dropped, so that
+    it is read (cut and narrowed) as before; blocks are cached up to MAX_ROWS keys in all
+    (about 150 MB of Python objects at the cap: the whole name column of a
+    million-customer archive, which a 100,000-row import touches nearly all of)."""
 
     MAX_ROWS = 1_500_000
 
