@@ -1,13 +1,13 @@
 """Indexing a large batch of new customers and contacts together (the import), SQLite.
 
-Row by row, every new search doc runs two triggers (migrations 0006, 0008): its FTS5 row
-and name grams, its owner row and viewer grams — a handful of small statements per doc,
-more than the customer's own row costs. For a batch, paused() makes those two triggers
-stand aside (migration 0015: they fire only while customers_search_paused is empty) while
-the batch's customers and contacts are inserted (their own triggers still write the docs),
-and index_docs() then writes the same index rows for all the batch's docs with one
-INSERT … SELECT per table, in the index's key order. The tests compare the result with a
-rebuild from the models (customers.search.tests.test_search).
+Row by row, every new search doc runs a trigger (migration 0016): its FTS5 row, its owner
+row, and its customer's name tokens written again — a few statements per doc, more than
+the customer's own row costs. For a batch, paused() makes that trigger stand aside (it
+fires only while customers_search_paused is empty, migration 0015) while the batch's
+customers and contacts are inserted (their own triggers still write the docs), and
+index_docs() then writes the same index rows for all the batch's docs with one INSERT …
+SELECT per table, in the index's key order, each customer's tokens once. The tests
+compare the result with a rebuild from the models (customers.search.tests.test_search).
 
 PostgreSQL needs neither: its INSERT triggers already work per statement (migration
 0013). There both functions do nothing.
@@ -21,27 +21,30 @@ from collections.abc import Iterable, Iterator
 
 from django.db import connection
 
-_PAUSED = "customers_search_paused"
-_GRAMS = "lower(substr(d.name || char(31), s.i, 2))"
-_DOCS = "customers_search_doc d JOIN customers_search_seq s ON s.i <= length(d.name)"
-_BATCH = "d.source IN (SELECT value FROM json_each(%s))"
+from guanxi.customers.search.tokens import names_insert
 
-# What the two paused triggers write, for every doc of the batch, in their order.
+_PAUSED = "customers_search_paused"
+_BATCH = "d.source IN (SELECT value FROM json_each(%s))"
+# The customers of the batch's docs: their token rows are written whole (tokens.py).
+_CUSTOMERS = (
+    "SELECT DISTINCT customer_id FROM customers_search_doc WHERE source IN "
+    "(SELECT value FROM json_each(%s))"
+)
+
+# What the paused trigger writes, for every doc of the batch (parameters: the batch as
+# JSON, once per %s); a customer's token row is written whole, once.
 _STATEMENTS = (
     "INSERT INTO customers_search_fts (rowid, body) "
     f"SELECT d.source, d.body FROM customers_search_doc d WHERE {_BATCH} ORDER BY d.source",
-    "INSERT OR IGNORE INTO customers_search_gram (gram, source, customer_id) "
-    f"SELECT {_GRAMS}, d.source, d.customer_id FROM {_DOCS} WHERE {_BATCH} ORDER BY 1, 2",
     "INSERT OR REPLACE INTO customers_search_doc_owner (source, owner_id) "
     "SELECT d.source, c.owner_id FROM customers_search_doc d "
     f"JOIN customers_customer c ON c.id = d.customer_id WHERE {_BATCH} ORDER BY 1",
-    "INSERT OR IGNORE INTO customers_search_viewer_gram (viewer, gram, source, customer_id) "
-    f"SELECT c.owner_id, {_GRAMS}, d.source, d.customer_id FROM {_DOCS} "
-    f"JOIN customers_customer c ON c.id = d.customer_id WHERE {_BATCH} ORDER BY 1, 2, 3",
-    "INSERT OR IGNORE INTO customers_search_viewer_gram (viewer, gram, source, customer_id) "
-    f"SELECT -co.user_id, {_GRAMS}, d.source, d.customer_id FROM {_DOCS} "
-    "JOIN customers_customer_co_owners co ON co.customer_id = d.customer_id "
-    f"WHERE {_BATCH} ORDER BY 1, 2, 3",
+    f"DELETE FROM customers_search_names WHERE customer_id IN ({_CUSTOMERS})",
+    names_insert(
+        f"d.customer_id IN ({_CUSTOMERS})",
+        f"id IN ({_CUSTOMERS})",
+        f"customer_id IN ({_CUSTOMERS})",
+    ),
 )
 
 
@@ -84,4 +87,4 @@ def index_docs(*, customer_ids: Iterable[int] = (), contact_ids: Iterable[int] =
     batch = json.dumps(sources)
     with connection.cursor() as cursor:
         for statement in _STATEMENTS:
-            cursor.execute(statement, [batch])
+            cursor.execute(statement, [batch] * statement.count("%s"))

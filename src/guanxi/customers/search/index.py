@@ -8,15 +8,19 @@ means; the last four digits of a mobile are a three-plus query like any other.
 
 The index is kept by database triggers (migration 0006): customers_search_doc holds one
 row per customer and per live contact; SQLite indexes its text with FTS5 (trigram
-tokenizer), PostgreSQL with a pg_trgm GIN index; customers_search_gram holds the
-two-character grams of the names, because trigram indexes cannot answer shorter queries.
-customers_search_viewer_gram (migration 0008) holds the same grams once per owner and
-co-owner of the customer: a user whose scope is their own customers (own_scope_user) reads
-only their own hits, and the hits of a 3+ query are marked theirs or not on the narrow
-customers_search_doc_owner table, so the list probes only the customers they may see. On
-PostgreSQL such a user's 3+ query reads customers_search_viewer_doc instead (migration 0010:
-the docs once per owner and co-owner, a trigram GIN index keyed by viewer): their own hits
-only, with no recheck of everyone else's.
+tokenizer), PostgreSQL with a pg_trgm GIN index. Trigram indexes cannot answer shorter
+queries, so the names' one- and two-character grams are indexed too, everyone's and once
+more per owner and co-owner of the customer: a user whose scope is their own customers
+(own_scope_user) reads only their own hits. On PostgreSQL they are B-tree rows
+(customers_search_gram, and customers_search_viewer_gram of migration 0008); on SQLite
+FTS5 tokens, one row per customer (customers_search_name_fts, migration 0016,
+search.tokens), because inserting gram rows all over trees of tens of millions of rows
+was most of an import's cost at a million customers. The hits of a 3+ query are marked
+the user's or not on the narrow customers_search_doc_owner table, so the list probes only
+the customers they may see. On PostgreSQL such a user's 3+ query reads
+customers_search_viewer_doc instead (migration 0010: the docs once per owner and co-owner,
+a trigram GIN index keyed by viewer): their own hits only, with no recheck of everyone
+else's.
 
 Two plans give the same rows (the tests run both):
 - selective query: the customer ids come from the index and are joined to the list;
@@ -60,6 +64,7 @@ from django.db.models.functions import Concat
 from django.db.models.lookups import Contains, IContains, In, IsNull
 
 from guanxi.core.china import normalise_credit_code
+from guanxi.customers.search import tokens
 
 # Longest query the index is asked (forms allow 100 characters).
 MAX_QUERY = 100
@@ -169,8 +174,16 @@ def hits_sql(query: Query, *, viewer: int | None = None) -> tuple[str, list[Any]
     row is theirs); a longer one reads every trigram hit and marks with `mine` those the
     user owns or co-owns (doc_owner and co-owner lookups, not the wide customer row)."""
     vendor = connection.vendor
+    if query.short and vendor == "sqlite":
+        # the names' tokens (migration 0016, search.tokens): one list per token
+        match, params = tokens.match_sql(query.text, viewer=viewer)
+        return (
+            "SELECT rowid AS customer_id, 1 AS mine FROM customers_search_name_fts "
+            f"WHERE customers_search_name_fts MATCH {match}",
+            params,
+        )
     if query.short:
-        top = "char(1114111)" if vendor == "sqlite" else "chr(1114111)"
+        top = "chr(1114111)"
         if len(query.text) == 1:
             # every occurrence of c starts a gram "c?" (the last character of a name is
             # stored followed by chr(31)), so a one-character query is a range scan.

@@ -1,0 +1,56 @@
+"""SQLite: the names' one- and two-character index as FTS5 tokens (migration 0016).
+
+One row per customer in customers_search_names, indexed by customers_search_name_fts
+(ascii tokenizer, detail=none). For each character of the customer's name and of its live
+contacts' names, lower-cased (SQLite's lower(): ASCII letters):
+
+    b<hex of the gram>    the character and the next one (chr(31) after the last)
+    u<hex of the char>    the character alone
+    o<owner id>b… / u…    both again for the owner
+    c<user id>b… / u…     and for each co-owner
+
+A two-character query is then one `b` token, a one-character query one `u` token, and a
+user's own hits their `o`/`c` tokens: each a single list of customer ids, which FTS5
+appends to per statement and merges in bulk (B-tree rows per gram dirtied a page each at
+a million customers). The hex keeps every token inside the ascii tokenizer's word
+characters whatever the name holds.
+
+Migration 0016 imports names_insert: keep its SQL stable (a new format is a new migration).
+"""
+
+from __future__ import annotations
+
+_GRAM = "hex(lower(substr(d.name || char(31), s.i, 2)))"
+_CHAR = "hex(lower(substr(d.name, s.i, 1)))"
+_DOCS = "customers_search_doc d JOIN customers_search_seq s ON s.i <= length(d.name)"
+
+
+def names_insert(docs: str, customers: str, co_owners: str) -> str:
+    """INSERT the token rows of the customers whose docs `docs` selects (a condition on
+    d.customer_id); `customers` / `co_owners`: the same customers as a condition on
+    customers_customer.id / on the co-owner row's customer_id. The customers must have no
+    row yet."""
+    return f"""INSERT INTO customers_search_names (customer_id, tokens)
+        SELECT customer_id, group_concat(token, ' ') FROM (
+            SELECT d.customer_id, 'b' || {_GRAM} || ' u' || {_CHAR} AS token
+            FROM {_DOCS} WHERE {docs}
+            UNION ALL
+            SELECT d.customer_id, v.p || 'b' || {_GRAM} || ' ' || v.p || 'u' || {_CHAR}
+            FROM {_DOCS} JOIN (
+                SELECT id AS customer_id, 'o' || owner_id AS p FROM customers_customer
+                WHERE {customers} AND owner_id IS NOT NULL
+                UNION ALL
+                SELECT customer_id, 'c' || user_id FROM customers_customer_co_owners
+                WHERE {co_owners}) AS v ON v.customer_id = d.customer_id
+            WHERE {docs})
+        GROUP BY customer_id ORDER BY customer_id"""
+
+
+def match_sql(text: str, *, viewer: int | None) -> tuple[str, list[object]]:
+    """The FTS5 query (SQL and parameters) for a one- or two-character text: everyone's
+    hits, or with `viewer` that user's as owner or co-owner."""
+    kind = "u" if len(text) == 1 else "b"
+    token = f"'{kind}' || hex(lower(%s))"
+    if viewer is None:
+        return token, [text]
+    return f"'o' || %s || {token} || ' OR c' || %s || {token}", [viewer, text, viewer, text]
