@@ -40,9 +40,7 @@ def _refresh(customer: str) -> str:
     """Trigger statements: the token row of one customer, written again."""
     return (
         f"DELETE FROM customers_search_names WHERE customer_id = {customer};\n"
-        + names_insert(
-            f"d.customer_id = {customer}", f"id = {customer}", f"customer_id = {customer}"
-        )
+        + names_insert(f"d.customer_id = {customer}")
         + ";"
     )
 
@@ -122,7 +120,7 @@ SQLITE_FORWARD = [
            {_refresh("NEW.customer_id")}
        END""",
     # the customers already there
-    names_insert("1", "1", "1"),
+    names_insert("1"),
 ]
 
 

@@ -40,11 +40,7 @@ _STATEMENTS = (
     "SELECT d.source, c.owner_id FROM customers_search_doc d "
     f"JOIN customers_customer c ON c.id = d.customer_id WHERE {_BATCH} ORDER BY 1",
     f"DELETE FROM customers_search_names WHERE customer_id IN ({_CUSTOMERS})",
-    names_insert(
-        f"d.customer_id IN ({_CUSTOMERS})",
-        f"id IN ({_CUSTOMERS})",
-        f"customer_id IN ({_CUSTOMERS})",
-    ),
+    names_insert(f"d.customer_id IN ({_CUSTOMERS})"),
 )
 
 

@@ -25,23 +25,27 @@ _CHAR = "hex(lower(substr(d.name, s.i, 1)))"
 _DOCS = "customers_search_doc d JOIN customers_search_seq s ON s.i <= length(d.name)"
 
 
-def names_insert(docs: str, customers: str, co_owners: str) -> str:
+def names_insert(docs: str) -> str:
     """INSERT the token rows of the customers whose docs `docs` selects (a condition on
-    d.customer_id); `customers` / `co_owners`: the same customers as a condition on
-    customers_customer.id / on the co-owner row's customer_id. The customers must have no
-    row yet."""
+    the doc `d`, e.g. on d.customer_id). The customers must have no row yet.
+
+    Each character's gram and character are worked out once, in a subquery that LIMIT -1
+    keeps from being merged into the outer one (merged, every use recomputes them), and
+    joined into one string with the owner's tokens; co-owners (few) are a second branch.
+    A customer without owner has no o-tokens."""
     return f"""INSERT INTO customers_search_names (customer_id, tokens)
-        SELECT customer_id, group_concat(token, ' ') FROM (
-            SELECT d.customer_id, 'b' || {_GRAM} || ' u' || {_CHAR} AS token
-            FROM {_DOCS} WHERE {docs}
+        SELECT customer_id, group_concat(t, ' ') FROM (
+            SELECT customer_id,
+                   'b' || g || ' u' || u || coalesce(' o' || o || 'b' || g || ' o' || o || 'u' || u, '')
+                   AS t
+            FROM (SELECT d.customer_id, c.owner_id AS o, {_GRAM} AS g, {_CHAR} AS u
+                  FROM {_DOCS} JOIN customers_customer c ON c.id = d.customer_id
+                  WHERE {docs} LIMIT -1)
             UNION ALL
-            SELECT d.customer_id, v.p || 'b' || {_GRAM} || ' ' || v.p || 'u' || {_CHAR}
-            FROM {_DOCS} JOIN (
-                SELECT id AS customer_id, 'o' || owner_id AS p FROM customers_customer
-                WHERE {customers} AND owner_id IS NOT NULL
-                UNION ALL
-                SELECT customer_id, 'c' || user_id FROM customers_customer_co_owners
-                WHERE {co_owners}) AS v ON v.customer_id = d.customer_id
+            SELECT d.customer_id,
+                   'c' || co.user_id || 'b' || {_GRAM} || ' c' || co.user_id || 'u' || {_CHAR}
+            FROM {_DOCS}
+            JOIN customers_customer_co_owners co ON co.customer_id = d.customer_id
             WHERE {docs})
         GROUP BY customer_id ORDER BY customer_id"""
 
