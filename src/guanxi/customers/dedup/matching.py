@@ -419,8 +419,16 @@ def _resolve(
     limit: int,
 ) -> None:
     """The candidates of the hits, as _scored makes them: live records only, none with
-    another credit code than the item's, the score ≥ threshold, best first."""
-    ids = sorted({hit[1] for hit in hits})
+    another credit code than the item's, the score ≥ threshold, best first. A hit's score
+    depends on the keys alone, so only the records of hits that reach the threshold are
+    read."""
+    scored: list[tuple[int, int, str, float]] = []
+    for index, pk, other, whole in hits:
+        key = items[index][0]
+        score = 100.0 if other == key else weigh_head(whole, key, other)
+        if score >= threshold:
+            scored.append((index, pk, other, score))
+    ids = sorted({hit[1] for hit in scored})
     details: dict[int, tuple[str, str]] = {}
     for start in range(0, len(ids), DETAILS_PER_QUERY):
         rows = Customer.objects.filter(pk__in=ids[start : start + DETAILS_PER_QUERY])
@@ -430,16 +438,14 @@ def _resolve(
             if deleted_at is None:
                 details[pk] = (name, credit_code)
     found: dict[int, list[Candidate]] = defaultdict(list)
-    for index, pk, other, whole in hits:
+    for index, pk, other, score in scored:
         if pk not in details:
             continue
         key, code = items[index]
         name, other_code = details[pk]
         if code and other_code and other_code != code:
             continue
-        score = 100.0 if other == key else weigh_head(whole, key, other)
-        if score >= threshold:
-            found[index].append(Candidate(pk, name, int(score), other == key))
+        found[index].append(Candidate(pk, name, int(score), other == key))
     for index, candidates in found.items():
         candidates.sort(key=lambda c: (-c.score, c.id))
         results[index] = candidates[:limit]
