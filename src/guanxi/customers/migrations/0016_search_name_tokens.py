@@ -7,7 +7,7 @@ a million customers each row dirtied a page of its own, and the grams and their 
 written at commit were most of an import's cost (docs/benchmarks.md, 2026-12-07).
 
 Now customers_search_names holds one row per customer: its tokens, the same grams as text
-(customers.search.index, "Short queries on SQLite"), and customers_search_name_fts indexes
+(customers.search.tokens, which writes them), and customers_search_name_fts indexes
 them with FTS5, which appends each statement's rows as a new segment and merges segments
 later, in bulk. The tokens are ASCII (hex, ascii tokenizer, detail=none: only which
 customers hold a token). For each character of the customer's name and its live contacts'
