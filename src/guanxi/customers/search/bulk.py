@@ -24,15 +24,15 @@ from django.db import connection
 from guanxi.customers.search.tokens import names_insert
 
 _PAUSED = "customers_search_paused"
-_BATCH = "d.source IN (SELECT value FROM json_each(%s))"
+_BATCH = "d.source IN (SELECT value FROM json_each(%(batch)s))"
 # The customers of the batch's docs: their token rows are written whole (tokens.py).
 _CUSTOMERS = (
     "SELECT DISTINCT customer_id FROM customers_search_doc WHERE source IN "
-    "(SELECT value FROM json_each(%s))"
+    "(SELECT value FROM json_each(%(batch)s))"
 )
 
-# What the paused trigger writes, for every doc of the batch (parameters: the batch as
-# JSON, once per %s); a customer's token row is written whole, once.
+# What the paused trigger writes, for every doc of the batch (parameter `batch`: the docs'
+# sources as JSON); a customer's token row is written whole, once.
 _STATEMENTS = (
     "INSERT INTO customers_search_fts (rowid, body) "
     f"SELECT d.source, d.body FROM customers_search_doc d WHERE {_BATCH} ORDER BY d.source",
@@ -83,4 +83,4 @@ def index_docs(*, customer_ids: Iterable[int] = (), contact_ids: Iterable[int] =
     batch = json.dumps(sources)
     with connection.cursor() as cursor:
         for statement in _STATEMENTS:
-            cursor.execute(statement, [batch] * statement.count("%s"))
+            cursor.execute(statement, {"batch": batch})
