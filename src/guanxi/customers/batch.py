@@ -48,7 +48,7 @@ from guanxi.customers.dedup.matching import (
     score_among,
 )
 from guanxi.customers.models import Contact, Customer, Tag
-from guanxi.customers.search import bulk
+from guanxi.customers.search import bulk, tokens
 from guanxi.org.scopes import CHANGE
 
 
@@ -70,8 +70,10 @@ class NewCustomer:
     # out ahead (the importer may, in a second process: customers.imports.services).
     prepared: services.NewCustomerParts | None = None
     # With `prepared`: the changes of its customer.created history row (created_history),
-    # worked out ahead too, as audit.encode_changes makes them.
+    # worked out ahead too, as audit.encode_changes makes them; and its search tokens
+    # (search_tokens), where the index takes them (search.bulk.wants_tokens).
     history: str | None = None
+    search_tokens: str | None = None
 
 
 @dataclass
@@ -121,6 +123,13 @@ def created_history(
     extra = {"cooperation_status": item.cooperation_status_label}
     m2m = {"tags": _tag_names(item.tags), "co_owners": []}
     return services.created_changes(customer, m2m, types=types, extra=extra, language=language)
+
+
+def search_tokens(customer: Customer, contacts: list[Contact]) -> str:
+    """The name tokens of a new customer filed with these contacts (search.tokens): its
+    docs are the customer's and its live contacts'; a new customer has no co-owners."""
+    names = [customer.name, *(c.name for c in contacts if c.deleted_at is None)]
+    return tokens.name_tokens(names, owner_id=customer.owner_id)
 
 
 def _tag_names(tags: list[Any] | None) -> list[str]:
@@ -295,7 +304,18 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
                 contact.customer = candidate.customer
                 contacts.append(contact)
         bulk_insert(Contact, contacts)
-    bulk.index_docs(customer_ids=[c.pk for c in customers], contact_ids=[c.pk for c in contacts])
+    bulk.index_docs(
+        customer_ids=[c.pk for c in customers],
+        contact_ids=[c.pk for c in contacts],
+        tokens={
+            b.customer.pk: search_tokens(b.customer, b.contacts)
+            if b.item.search_tokens is None
+            else b.item.search_tokens
+            for b in accepted
+        }
+        if bulk.wants_tokens()
+        else None,
+    )
     names = {b.index: _tag_names(b.item.tags) for b in accepted}
     tags = _tags({name for item_names in names.values() for name in item_names})
     links = [(b.customer.pk, tags[name].pk) for b in accepted for name in names[b.index]]

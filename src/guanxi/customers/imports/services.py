@@ -56,7 +56,12 @@ from guanxi.core.ahead import prefetch
 from guanxi.core.china import normalise_credit_code, normalise_mobile
 from guanxi.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from guanxi.customers import services as customer_services
-from guanxi.customers.batch import NewCustomer, created_history, customer_create_many
+from guanxi.customers.batch import (
+    NewCustomer,
+    created_history,
+    customer_create_many,
+    search_tokens,
+)
 from guanxi.customers.dedup.matching import BlockCache
 from guanxi.customers.imports.columns import IGNORE, TARGET_KEYS, merge_mapping
 from guanxi.customers.imports.models import ImportJob, ImportMapping
@@ -64,6 +69,7 @@ from guanxi.customers.imports.reader import Sheet, open_sheet
 from guanxi.customers.imports.report import write_report
 from guanxi.customers.imports.rows import Lookups, RowPlan, error_targets, plan_row
 from guanxi.customers.models import Contact, Customer
+from guanxi.customers.search import bulk
 from guanxi.org.scopes import CHANGE
 
 logger = logging.getLogger(__name__)
@@ -520,11 +526,12 @@ def _planned(
 ) -> Iterator[tuple[list[RowPlan], list[NewCustomer]]]:
     """The chunks' row plans, and for each row the new customer it would file: the
     unsaved customer the archive's rules make of it (customer_services.new_customer, as
-    customer_create_many calls it) and, when those rules pass, its history row's changes.
-    Pure Python, which core.ahead can run in a second process while this one writes the
+    customer_create_many calls it) and, when those rules pass, its history row's changes
+    and its search tokens (SQLite: search.bulk). Pure Python, which core.ahead can run in a second process while this one writes the
     chunk before. A row that turns out to update a customer does not use its own."""
     types = customer_services.customer_types()
     language = get_language()
+    tokens = bulk.wants_tokens()
     actor.department  # noqa: B018 -- the default branch: loaded here, not where rows are planned
 
     def item(plan: RowPlan) -> NewCustomer:
@@ -532,11 +539,13 @@ def _planned(
         new.prepared = customer_services.new_customer(
             actor, new.data, new.contacts, types=types, foreign_keys=False
         )
-        customer, _contacts, errors, _valid = new.prepared
+        customer, contacts, errors, _valid = new.prepared
         if not errors and not plan.errors:
             new.history = audit.encode_changes(
                 created_history(new, customer, types=types, language=language)
             )
+            if tokens:
+                new.search_tokens = search_tokens(customer, contacts)
         return new
 
     # A generator expression, not a generator function: the lines above run now, in this

@@ -16,9 +16,14 @@ a million customers). The hex keeps every token inside the ascii tokenizer's wor
 characters whatever the name holds.
 
 Migration 0016 imports names_insert: keep its SQL stable (a new format is a new migration).
+name_tokens() makes the same string in Python, for a batch whose tokens are worked out
+ahead (the import, in its second process: search.bulk); the tests hold both to one
+rebuild from the models.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 _GRAM = "hex(lower(substr(d.name || char(31), s.i, 2)))"
 _CHAR = "hex(lower(substr(d.name, s.i, 1)))"
@@ -48,6 +53,39 @@ def names_insert(docs: str) -> str:
             JOIN customers_customer_co_owners co ON co.customer_id = d.customer_id
             WHERE {docs})
         GROUP BY customer_id ORDER BY customer_id"""
+
+
+# SQLite's lower() without ICU: ASCII letters only.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_HEX: dict[str, str] = {}
+
+
+def _hex(char: str) -> str:
+    """SQLite's hex() of a character: its UTF-8 bytes, upper-case (kept per character; a
+    gram's is its two characters' one after the other)."""
+    found = _HEX.get(char)
+    if found is None:
+        found = _HEX[char] = char.encode().hex().upper()
+    return found
+
+
+def name_tokens(names: Iterable[str], *, owner_id: int | None, co_owner_ids: Iterable[int] = ()
+                ) -> str:  # fmt: skip
+    """The tokens names_insert writes for a customer whose docs have these names (the
+    customer's, its live contacts'), owner and co-owners; "" when the names hold no
+    character (names_insert writes no row then)."""
+    prefixes = [f"o{owner_id}"] if owner_id is not None else []
+    prefixes += [f"c{pk}" for pk in co_owner_ids]
+    parts: list[str] = []
+    for name in names:
+        chars = [_hex(char) for char in name.translate(_ASCII_LOWER)]
+        if not chars:
+            continue
+        for one, after in zip(chars, [*chars[1:], "1F"], strict=True):
+            gram = one + after
+            parts.append(f"b{gram} u{one}")
+            parts.extend(f"{prefix}b{gram} {prefix}u{one}" for prefix in prefixes)
+    return " ".join(parts)
 
 
 def match_sql(text: str, *, viewer: int | None) -> tuple[str, list[object]]:

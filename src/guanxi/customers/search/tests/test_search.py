@@ -391,6 +391,36 @@ def test_index_tables_equal_a_rebuild_after_a_batch_indexed_together(org, book):
     assert found(org.keeper, "锦江") == {"成都锦江科技有限公司"}
 
 
+def test_name_tokens_in_python_equal_the_sql_ones(org):
+    """search.tokens.name_tokens (the import's batches) makes the string the SQL of
+    migration 0016 makes (every single write): ASCII letters lower-cased and no others
+    (SQLite's lower()), characters of one to four UTF-8 bytes, one-character names,
+    co-owners, deleted contacts left out."""
+    from django.utils import timezone
+
+    from guanxi.customers.search.tokens import name_tokens
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL keeps gram rows (migration 0006)")
+    customer = make_customer(
+        org.sales_bj,
+        name="ＡＢ北京Ab-é😀科技",
+        contacts=[{"name": "Ω李"}, {"name": "Z"}, {"name": "赵已删"}],
+        co_owners=[org.sales_sh],
+    )
+    Contact.objects.filter(customer=customer, name="赵已删").update(deleted_at=timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tokens FROM customers_search_names WHERE customer_id = %s", [customer.pk]
+        )
+        (sql_tokens,) = cursor.fetchone()
+    python_tokens = name_tokens(
+        ["ＡＢ北京Ab-é😀科技", "Ω李", "Z"], owner_id=org.sales_bj.pk, co_owner_ids=[org.sales_sh.pk]
+    )
+    assert sorted(python_tokens.split(" ")) == sorted(sql_tokens.split(" "))
+    assert name_tokens(["", ""], owner_id=1) == ""
+
+
 def test_the_pause_is_lifted_when_the_batch_fails(org):
     from django.db import transaction
 
