@@ -12,10 +12,12 @@ branches, regions …) travel as references: `shared` maps (model, pk) to the ca
 instance, and an item's reference to such a record arrives as that instance. Other model
 instances travel whole.
 
-The child must not touch the database: the Django connections it inherits are the
-caller's own (the same server session, the same transaction). Every query in the child
+The child must not touch the database through the Django connections it inherits: they
+are the caller's own (the same server session, the same transaction). Every query on them
 is refused (AheadQueryRefused, raised in the caller, so the mistake fails loudly), and the
-child ends with os._exit, which runs no clean-up that could close them. An exception in
+child ends with os._exit, which runs no clean-up that could close them. Work that reads
+what is committed (the import's duplicate check reads the archive's name blocks) may
+open a connection of its own: reader(), where the caller checked reader_possible(). An exception in
 the child is raised in the caller at the item where it happened: the same exception when
 it can be pickled (a DomainError keeps its message), else AheadFailed; either way with
 the child's traceback as its cause. Where fork is not available, or `enabled` is False,
@@ -36,11 +38,13 @@ import traceback
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from django.db import connections, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.utils import load_backend
 from django.utils import translation
 
 T = TypeVar("T")
 
+READER = "guanxi_ahead_reader"
 _POLL_SECONDS = 0.5
 _STOP_SECONDS = 5
 _ITEM, _DONE, _FAILED = range(3)
@@ -148,6 +152,36 @@ def shared_records(*groups: Any) -> dict[tuple[str, Any], Any]:
     return shared
 
 
+def reader_possible() -> bool:
+    """Whether a connection of the child's own (reader()) would read what the caller's
+    connection reads now: the caller holds no transaction (whose writes only it sees) and
+    the database is a server's or a file (not SQLite in memory)."""
+    if connection.in_atomic_block:
+        return False
+    if connection.vendor == "sqlite":
+        return not connection.is_in_memory_db()  # type: ignore[attr-defined]
+    return connection.vendor == "postgresql"
+
+
+_in_child = False
+_reader = False
+
+
+def reader() -> str:
+    """In the child: the alias of a connection of its own to the default database (for
+    `.using()` or connections[…]), opened on first use; it reads what is committed. It is
+    made here, not added to the settings' aliases (which the refusal covers)."""
+    global _reader
+    if not _in_child:
+        raise RuntimeError("reader() is for work done ahead, in the child process")
+    if not _reader:
+        settings_dict = dict(connections.settings[DEFAULT_DB_ALIAS])
+        backend = load_backend(settings_dict["ENGINE"])
+        connections[READER] = backend.DatabaseWrapper(settings_dict, READER)
+        _reader = True
+    return READER
+
+
 def available() -> bool:
     """fork exists here, and this process may have children (a daemonic one may not)."""
     return (
@@ -174,6 +208,8 @@ def prefetch(
     language = translation.get_language()
 
     def child() -> None:
+        global _in_child
+        _in_child = True
         # The caller's signal handlers (a worker's graceful stop, say) are not the child's:
         # terminate() must end it.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -42,9 +42,11 @@ from guanxi.customers import services
 from guanxi.customers.dedup.matching import (
     BLOCK_PREFIX,
     CANDIDATE_LIMIT,
+    AheadHits,
     BlockCache,
     Candidate,
     find_candidates_many,
+    resolve_ahead,
     score_among,
 )
 from guanxi.customers.models import Contact, Customer, Tag
@@ -74,6 +76,9 @@ class NewCustomer:
     # (search_tokens), where the index takes them (search.bulk.wants_tokens).
     history: str | None = None
     search_tokens: str | None = None
+    # The duplicate check's archive hits for it, read and scored ahead from what was
+    # committed (dedup.matching.archive_hits_many; the importer, in its second process).
+    archive_hits: AheadHits | None = None
 
 
 @dataclass
@@ -174,8 +179,10 @@ def customer_create_many(
     _write(actor, accepted, outcomes, types)
     if blocks is not None:
         for candidate in accepted:
-            if candidate.customer.pk is not None:
-                blocks.add(candidate.customer.pk, candidate.customer.name_normalised)
+            customer = candidate.customer
+            if customer.pk is not None:
+                blocks.add(customer.pk, customer.name_normalised, name=customer.name,
+                           credit_code=customer.credit_code)  # fmt: skip
     # Candidates among this batch's items get their ids now that those are written.
     ids = {-1 - b.index: b.customer.pk for b in accepted if b.customer.pk is not None}
     for index, matches in possible.items():
@@ -204,14 +211,22 @@ def _accept(
     """In order: an item whose code an earlier accepted item holds is a duplicate code;
     one whose name matches the archive or an earlier accepted item is a possible
     duplicate (unless confirmed): index → its candidates, items of this batch with the
-    id -1 - their index until they are written."""
-    found = (
-        find_candidates_many(
-            [(b.customer.name_normalised, b.customer.credit_code) for b in built], blocks=blocks
-        )
-        if not confirm
-        else [[] for _b in built]
-    )
+    id -1 - their index until they are written.
+
+    When every item comes with its archive hits read ahead (NewCustomer.archive_hits,
+    from what was committed) and `blocks` does not call them stale, only their records
+    are read here, and the customers filed through `blocks` by earlier calls, which that
+    read could not see, are compared here (BlockCache.filed)."""
+    keys = [(b.customer.name_normalised, b.customer.credit_code) for b in built]
+    ahead = [b.item.archive_hits for b in built]
+    use_ahead = (blocks is None or blocks.ahead_current) and all(h is not None for h in ahead)
+    if confirm:
+        found: list[list[Candidate]] = [[] for _b in built]
+    elif use_ahead:
+        found = resolve_ahead(keys, ahead)  # type: ignore[arg-type]
+    else:
+        found = find_candidates_many(keys, blocks=blocks)
+    filed = blocks.filed if use_ahead and blocks is not None else None
     accepted: list[_Built] = []
     possible: dict[int, list[Candidate]] = {}
     codes: set[str] = set()
@@ -224,7 +239,12 @@ def _accept(
         key = customer.name_normalised
         if not confirm and key:
             block = earlier[key[:BLOCK_PREFIX]]
-            matches = archive + score_among(key, block, credit_code=customer.credit_code)
+            if filed is not None:
+                block = [*filed(key[:BLOCK_PREFIX]), *block]
+            among = score_among(key, block, credit_code=customer.credit_code)
+            # A customer filed by an earlier, committed chunk may be in both.
+            seen = {c.id for c in archive}
+            matches = archive + [c for c in among if c.id not in seen]
             if matches:
                 possible[candidate.index] = matches
                 continue

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from rapidfuzz import fuzz, process
 
 from guanxi.customers.dedup.normalise import weigh_head
@@ -114,7 +114,7 @@ class Candidate:
 _ROW = ("id", "name", "name_normalised", "credit_code")
 
 
-def _block_rows(key: str) -> tuple[list[tuple[Any, ...]], bool]:
+def _block_rows(key: str, using: str | None = None) -> tuple[list[tuple[Any, ...]], bool]:
     """Live customers in the key's block, narrowed while the block exceeds MAX_BLOCK;
     and whether even the narrowest block was cut at MAX_BLOCK rows.
 
@@ -124,7 +124,8 @@ def _block_rows(key: str) -> tuple[list[tuple[Any, ...]], bool]:
     prefix = key[:BLOCK_PREFIX]
     while True:
         rows = list(
-            Customer.objects.filter(**block_range(prefix))
+            Customer.objects.using(using)
+            .filter(**block_range(prefix))
             .order_by("name_normalised", "id")
             .values_list(*_ROW, "deleted_at")[: MAX_BLOCK + 1]
         )
@@ -141,6 +142,7 @@ def find_candidates(
     exclude_ids: Iterable[int] = (),
     threshold: float = WARN_SCORE,
     limit: int = CANDIDATE_LIMIT,
+    using: str | None = None,
 ) -> list[Candidate]:
     """Live customers whose key equals `key` or scores ≥ threshold, best first.
 
@@ -150,10 +152,10 @@ def find_candidates(
     earlier (DuplicateCreditCode)."""
     if not key:
         return []
-    block, cut = _block_rows(key)
+    block, cut = _block_rows(key, using)
     rows = {row[0]: row for row in block}
     if cut:  # the block holds every exact match unless it was cut short
-        exact = Customer.objects.alive().filter(name_normalised=key).order_by("id")
+        exact = Customer.objects.using(using).alive().filter(name_normalised=key).order_by("id")
         rows.update({row[0]: row for row in exact.values_list(*_ROW)[:limit]})
     return _scored(key, credit_code, rows.values(), set(exclude_ids), threshold, limit)
 
@@ -204,27 +206,45 @@ class BlockCache:
     an existing customer's key clears it. A block grown past MAX_BLOCK is dropped, so that
     it is read (cut and narrowed) as before; blocks are cached up to MAX_ROWS keys in all
     (about 150 MB of Python objects at the cap: the whole name column of a
-    million-customer archive, which a 100,000-row import touches nearly all of)."""
+    million-customer archive, which a 100,000-row import touches nearly all of).
+
+    For archive hits read elsewhere (archive_hits_many, in the import's second process,
+    from what was committed) the cache also keeps the customers filed through it
+    (`filed`, by BLOCK_PREFIX block; with `track_writes`), which such a read cannot see;
+    `keep_blocks=False` keeps those alone (a transaction that commits chunk by chunk).
+    After clear() (a key changed) hits read elsewhere are stale: `ahead_current`."""
 
     MAX_ROWS = 1_500_000
 
-    def __init__(self, *, track_writes: bool) -> None:
+    def __init__(self, *, track_writes: bool, keep_blocks: bool = True) -> None:
         self.track_writes = track_writes
+        self.keep_blocks = keep_blocks
+        self.ahead_current = True
         self._blocks: dict[str, list[tuple[int, str]]] = {}
         self._rows = 0
+        self._filed: dict[str, list[tuple[int, str, str, str]]] = defaultdict(list)
 
     def get(self, prefix: str) -> list[tuple[int, str]] | None:
         return self._blocks.get(prefix)
 
     def put(self, prefix: str, rows: list[tuple[int, str]]) -> None:
+        if not self.keep_blocks:
+            return
         if len(rows) <= MAX_BLOCK and self._rows + len(rows) <= self.MAX_ROWS:
             self._blocks[prefix] = rows
             self._rows += len(rows)
 
-    def add(self, pk: int, key: str) -> None:
-        """A customer the caller has just filed, with its key."""
+    def filed(self, prefix: str) -> list[tuple[int, str, str, str]]:
+        """(id, name, key, credit code) of the customers filed through add() whose key
+        starts with `prefix` (BLOCK_PREFIX characters), as score_among takes them."""
+        return self._filed.get(prefix, [])
+
+    def add(self, pk: int, key: str, *, name: str = "", credit_code: str = "") -> None:
+        """A customer the caller has just filed, with its key (name and credit code:
+        for filed())."""
         if not self.track_writes or not key:
             return
+        self._filed[key[:BLOCK_PREFIX]].append((pk, name, key, credit_code))
         # every prefix: a one-character key is its own (one-character) block's prefix
         for length in range(1, len(key) + 1):
             rows = self._blocks.get(key[:length])
@@ -239,6 +259,7 @@ class BlockCache:
     def clear(self) -> None:
         self._blocks.clear()
         self._rows = 0
+        self.ahead_current = False
 
 
 def find_candidates_many(
@@ -261,54 +282,118 @@ def find_candidates_many(
     credit code left out — which gives the same candidates as leaving them out first,
     since each record's score depends on its key alone. `blocks`: blocks read by earlier
     calls in the same transaction, used and filled (BlockCache)."""
-    results: list[list[Candidate]] = [[] for _item in items]
+    hits, direct = _archive_hits(items, threshold, limit, blocks, None)
+    results = [direct.get(index, []) for index in range(len(items))]
+    _resolve(items, _passing(items, hits, threshold), results, limit)
+    return results
+
+
+# An item's archive hits, read and scored ahead (archive_hits_many): (customer id, key,
+# score) of the records whose key reaches the threshold, and the candidates themselves
+# where find_candidates was asked directly (a key no longer than a cut block's prefix).
+AheadHits = tuple[tuple[tuple[int, str, float], ...], tuple[Candidate, ...] | None]
+
+
+def archive_hits_many(
+    items: Sequence[tuple[str, str]],
+    *,
+    threshold: float = WARN_SCORE,
+    limit: int = CANDIDATE_LIMIT,
+    blocks: BlockCache | None = None,
+    using: str | None = None,
+) -> list[AheadHits]:
+    """The first half of find_candidates_many — the blocks read (through the connection
+    `using`) and scored — for resolve_ahead to finish elsewhere: the import reads and
+    scores in its second process, which has a connection of its own (core.ahead.reader),
+    and the importing process reads only the few records that reach the threshold."""
+    hits, direct = _archive_hits(items, threshold, limit, blocks, using)
+    passing: list[list[tuple[int, str, float]]] = [[] for _item in items]
+    for index, pk, other, score in _passing(items, hits, threshold):
+        passing[index].append((pk, other, score))
+    return [
+        (tuple(found), tuple(direct[index]) if index in direct else None)
+        for index, found in enumerate(passing)
+    ]
+
+
+def resolve_ahead(
+    items: Sequence[tuple[str, str]], ahead: Sequence[AheadHits], *, limit: int = CANDIDATE_LIMIT
+) -> list[list[Candidate]]:
+    """find_candidates_many's candidates from hits archive_hits_many worked out for the
+    same items (read here: live records only, none with another credit code)."""
+    results = [list(direct) if direct is not None else [] for _hits, direct in ahead]
+    scored = [
+        (index, pk, other, score)
+        for index, (hits, _direct) in enumerate(ahead)
+        for pk, other, score in hits
+    ]
+    _resolve(items, scored, results, limit)
+    return results
+
+
+def _archive_hits(
+    items: Sequence[tuple[str, str]],
+    threshold: float,
+    limit: int,
+    blocks: BlockCache | None,
+    using: str | None,
+) -> tuple[list[_Hit], dict[int, list[Candidate]]]:
+    """The prefilter's hits of the items in their blocks; and the candidates of items
+    find_candidates was asked for directly."""
     by_prefix: dict[str, list[int]] = defaultdict(list)
     for index, (key, _code) in enumerate(items):
         if key:
             by_prefix[key[:BLOCK_PREFIX]].append(index)
     hits: list[_Hit] = []
+    direct: dict[int, list[Candidate]] = {}
     todo = list(by_prefix.items())
-    with _without_jit() if len(todo) > FEW_BLOCKS else contextlib.nullcontext():
+    with _without_jit(using) if len(todo) > FEW_BLOCKS else contextlib.nullcontext():
         while todo:
             round_, todo = todo[:BLOCKS_PER_QUERY], todo[BLOCKS_PER_QUERY:]
-            rows_of = _cached_or_read([prefix for prefix, _indexes in round_], blocks)
+            rows_of = _cached_or_read([prefix for prefix, _indexes in round_], blocks, using)
             for (prefix, indexes), rows in zip(round_, rows_of, strict=True):
-                todo.extend(_score_block(items, prefix, indexes, rows, results, hits,
-                                         threshold, limit))  # fmt: skip
-    _resolve(items, hits, results, threshold, limit)
-    return results
+                todo.extend(_score_block(items, prefix, indexes, rows, direct, hits,
+                                         threshold, limit, using))  # fmt: skip
+    return hits, direct
 
 
-def _cached_or_read(prefixes: list[str], cache: BlockCache | None) -> list[list[tuple[int, str]]]:
+def _cached_or_read(
+    prefixes: list[str], cache: BlockCache | None, using: str | None
+) -> list[list[tuple[int, str]]]:
     """The blocks of the prefixes: from the cache where it has them, the rest read in one
     round trip (and cached)."""
     if cache is None:
-        return _read_blocks(prefixes)
+        return _read_blocks(prefixes, using)
     cached = {prefix: rows for prefix in prefixes if (rows := cache.get(prefix)) is not None}
     missing = [prefix for prefix in prefixes if prefix not in cached]
     if missing:
-        for prefix, rows in zip(missing, _read_blocks(missing), strict=True):
+        for prefix, rows in zip(missing, _read_blocks(missing, using), strict=True):
             cached[prefix] = rows
             cache.put(prefix, rows)
     return [cached[prefix] for prefix in prefixes]
 
 
+def _connection(using: str | None) -> Any:
+    return connections[using or DEFAULT_DB_ALIAS]
+
+
 @contextlib.contextmanager
-def _without_jit() -> Iterator[None]:
+def _without_jit(using: str | None) -> Iterator[None]:
     """PostgreSQL's JIT off while the blocks are read, restored after (a SET is also
     undone with the transaction it was made in). The planner's cost estimate of the block
     query guesses each block's rows without statistics, lands far above the real cost and
     past jit_above_cost: compiling would take some 15 ms for a 5 ms query."""
-    if connection.vendor != "postgresql":
+    db = _connection(using)
+    if db.vendor != "postgresql":
         yield
         return
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', false)")
         jit = cursor.fetchone()[0]
     try:
         yield
     finally:
-        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+        with contextlib.suppress(DatabaseError), db.cursor() as cursor:
             cursor.execute("SELECT set_config('jit', %s, false)", [jit])
 
 
@@ -321,7 +406,7 @@ FEW_BLOCKS = 20
 _Hit = tuple[int, int, str, float]
 
 
-def _read_blocks(prefixes: list[str]) -> list[list[tuple[int, str]]]:
+def _read_blocks(prefixes: list[str], using: str | None = None) -> list[list[tuple[int, str]]]:
     """(id, key) of the first MAX_BLOCK + 1 records of each block in key order, deleted
     ones included as in _block_rows' query (the rows come in no particular order): that
     query for many blocks in one round trip, one index range scan per block, served by
@@ -332,18 +417,19 @@ def _read_blocks(prefixes: list[str]) -> list[list[tuple[int, str]]]:
     of 100 subqueries (some 30 ms) than running it, so there the scan is written once and
     run for each block's bounds (VALUES … CROSS JOIN LATERAL); a prefix ending in the last
     code point has no upper bound and takes the UNION ALL."""
+    db = _connection(using)
     found: list[list[tuple[int, str]]] = [[] for _prefix in prefixes]
     bounds = [block_range(prefix) for prefix in prefixes]
     lateral = [
         number
         for number, bound in enumerate(bounds)
-        if connection.vendor == "postgresql" and "name_normalised__lt" in bound
+        if db.vendor == "postgresql" and "name_normalised__lt" in bound
     ]
     union = sorted(set(range(len(prefixes))) - set(lateral))
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     table = quote(Customer._meta.db_table)
     key = quote(Customer._meta.get_field("name_normalised").column)
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         if lateral:
             values, params = [], []
             for number in lateral:
@@ -382,10 +468,11 @@ def _score_block(
     prefix: str,
     indexes: list[int],
     rows: list[tuple[int, str]],
-    results: list[list[Candidate]],
+    direct: dict[int, list[Candidate]],
     hits: list[_Hit],
     threshold: float,
     limit: int,
+    using: str | None,
 ) -> list[tuple[str, list[int]]]:
     """Score the items of one block read by _read_blocks: the records whose key passes
     the prefilter become hits; a block over MAX_BLOCK is not scored but returned
@@ -395,8 +482,8 @@ def _score_block(
         for index in indexes:
             key, code = items[index]
             if len(key) <= len(prefix):  # cannot narrow: find_candidates' own way
-                results[index] = find_candidates(
-                    key, credit_code=code, threshold=threshold, limit=limit
+                direct[index] = find_candidates(
+                    key, credit_code=code, threshold=threshold, limit=limit, using=using
                 )
             else:
                 narrower[key[: len(prefix) + 1]].append(index)
@@ -411,23 +498,29 @@ def _score_block(
     return []
 
 
-def _resolve(
-    items: Sequence[tuple[str, str]],
-    hits: list[_Hit],
-    results: list[list[Candidate]],
-    threshold: float,
-    limit: int,
-) -> None:
-    """The candidates of the hits, as _scored makes them: live records only, none with
-    another credit code than the item's, the score ≥ threshold, best first. A hit's score
-    depends on the keys alone, so only the records of hits that reach the threshold are
-    read."""
+def _passing(
+    items: Sequence[tuple[str, str]], hits: list[_Hit], threshold: float
+) -> list[tuple[int, int, str, float]]:
+    """The hits whose score reaches the threshold, as (item index, id, key, score); a
+    hit's score depends on the keys alone."""
     scored: list[tuple[int, int, str, float]] = []
     for index, pk, other, whole in hits:
         key = items[index][0]
         score = 100.0 if other == key else weigh_head(whole, key, other)
         if score >= threshold:
             scored.append((index, pk, other, score))
+    return scored
+
+
+def _resolve(
+    items: Sequence[tuple[str, str]],
+    scored: list[tuple[int, int, str, float]],
+    results: list[list[Candidate]],
+    limit: int,
+) -> None:
+    """The candidates of the hits that reach the threshold (_passing), as _scored makes
+    them: live records only, none with another credit code than the item's, best first.
+    Only these records are read."""
     ids = sorted({hit[1] for hit in scored})
     details: dict[int, tuple[str, str]] = {}
     for start in range(0, len(ids), DETAILS_PER_QUERY):

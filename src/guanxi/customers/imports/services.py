@@ -52,6 +52,7 @@ from django.utils.translation import gettext as _
 from guanxi import policy
 from guanxi.audit import services as audit
 from guanxi.audit.context import AuditContext, current, using
+from guanxi.core import ahead as ahead_process
 from guanxi.core.ahead import prefetch
 from guanxi.core.china import normalise_credit_code, normalise_mobile
 from guanxi.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -62,7 +63,7 @@ from guanxi.customers.batch import (
     customer_create_many,
     search_tokens,
 )
-from guanxi.customers.dedup.matching import BlockCache
+from guanxi.customers.dedup.matching import BlockCache, archive_hits_many
 from guanxi.customers.imports.columns import IGNORE, TARGET_KEYS, merge_mapping
 from guanxi.customers.imports.models import ImportJob, ImportMapping
 from guanxi.customers.imports.reader import Sheet, open_sheet
@@ -377,27 +378,30 @@ def _run(actor: Any, job: ImportJob, progress: Progress | None, single_pass: boo
             progress(done)
 
     ahead = job.total_rows > CHUNK_ROWS
+    # Before this run's transaction: can the second process read what this one reads?
+    archive = ahead and ahead_process.reader_possible()
     result = PassResult()
     if job.valid_only:
         _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=True, progress=reporter,
-                    ahead=ahead)  # fmt: skip
+                    ahead=ahead, archive_ahead=archive)  # fmt: skip
     elif single_pass:
         # Nobody polls this job from another process: write and check in one go, in one
         # transaction, undone if any row fails.
         with transaction.atomic():
             _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=True,
-                        progress=progress, ahead=ahead)  # fmt: skip
+                        progress=progress, ahead=ahead, archive_ahead=archive)  # fmt: skip
             if result.errors:
                 transaction.set_rollback(True)
     else:
         _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=False, progress=reporter,
-                    ahead=ahead)  # fmt: skip
+                    ahead=ahead, archive_ahead=archive)  # fmt: skip
         if not result.errors:
             # Checked: now write every row in one transaction (nothing half-written).
             ImportJob.objects.filter(pk=job.pk).update(message=_("校验通过，正在写入…"))
             result = PassResult()
             with transaction.atomic():
-                _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=True, ahead=ahead)
+                _run_chunks(actor, sheet.rows(), mapping, lookups, result, write=True,
+                            ahead=ahead, archive_ahead=archive)  # fmt: skip
                 if result.errors:  # the archive changed between the passes
                     transaction.set_rollback(True)
     _save_report(job, sheet, result)
@@ -487,21 +491,27 @@ def _run_chunks(
     write: bool,
     progress: Progress | None = None,
     ahead: bool = False,
+    archive_ahead: bool = False,
 ) -> None:
     """Process rows chunk by chunk, each chunk in its own transaction (a savepoint when
     the caller holds one). write=False rolls every chunk back: a dry run. `ahead`: read,
     parse and check the rows in a second process while this one writes (core.ahead;
-    for files of more than one chunk, setting GUANXI_IMPORT_AHEAD)."""
+    for files of more than one chunk, setting GUANXI_IMPORT_AHEAD). `archive_ahead`: that
+    process may also read the archive's name blocks for the duplicate check, through a
+    connection of its own (core.ahead.reader_possible, asked before the run's
+    transaction began)."""
     columns = _columns(mapping)
     seen = _Seen()
+    enabled = ahead and settings.GUANXI_IMPORT_AHEAD
+    match_ahead = enabled and archive_ahead and ahead_process.available()
     # The archive's name blocks are read once for all chunks when they share one
     # transaction (or are each rolled back): not when each commits while others write.
-    blocks = BlockCache(track_writes=write) if connection.in_atomic_block or not write else None
-    planned = _planned(actor, rows, columns, lookups)
+    # Hits read ahead need the customers filed by earlier chunks kept (BlockCache.filed).
+    keep = connection.in_atomic_block or not write
+    blocks = BlockCache(track_writes=write, keep_blocks=keep) if keep or match_ahead else None
+    planned = _planned(actor, rows, columns, lookups, match_ahead=match_ahead)
     with _frozen_heap():
-        for plans, new_customers in prefetch(
-            planned, shared=lookups.records(), enabled=ahead and settings.GUANXI_IMPORT_AHEAD
-        ):
+        for plans, new_customers in prefetch(planned, shared=lookups.records(), enabled=enabled):
             with transaction.atomic():
                 actions = _apply_chunk(actor, plans, seen, lookups, blocks, new_customers)
                 for plan, action in zip(plans, actions, strict=True):
@@ -523,11 +533,14 @@ def _planned(
     rows: Iterator[tuple[int, dict[str, str]]],
     columns: dict[str, str],
     lookups: Lookups,
+    *,
+    match_ahead: bool = False,
 ) -> Iterator[tuple[list[RowPlan], list[NewCustomer]]]:
     """The chunks' row plans, and for each row the new customer it would file: the
     unsaved customer the archive's rules make of it (customer_services.new_customer, as
     customer_create_many calls it) and, when those rules pass, its history row's changes
-    and its search tokens (SQLite: search.bulk). Pure Python, which core.ahead can run in a second process while this one writes the
+    and its search tokens (SQLite: search.bulk); with `match_ahead`, the duplicate check's
+    archive hits too (read through the second process's own connection). Pure Python, which core.ahead can run in a second process while this one writes the
     chunk before. A row that turns out to update a customer does not use its own."""
     types = customer_services.customer_types()
     language = get_language()
@@ -548,13 +561,40 @@ def _planned(
                 new.search_tokens = search_tokens(customer, contacts)
         return new
 
+    archive = _ArchiveAhead() if match_ahead else None
+
+    def items(plans: list[RowPlan]) -> list[NewCustomer]:
+        news = [item(plan) for plan in plans]
+        if archive is not None:
+            archive.match(news)
+        return news
+
     # A generator expression, not a generator function: the lines above run now, in this
     # process; the rows are read and planned where the expression is iterated.
     return (
-        (plans, [item(plan) for plan in plans])
+        (plans, items(plans))
         for chunk in _chunks(rows, CHUNK_ROWS)
         for plans in [[plan_row(number, cells, columns, lookups) for number, cells in chunk]]
     )
+
+
+class _ArchiveAhead:
+    """In the second process: the duplicate check's archive hits of each chunk's new
+    customers (dedup.matching.archive_hits_many), read through a connection of its own
+    (core.ahead.reader: what is committed) and kept block by block for the next chunks.
+    The importing process then reads only the records of the hits (resolve_ahead) and
+    compares the customers it filed meanwhile itself (customers.batch._accept)."""
+
+    def __init__(self) -> None:
+        self.blocks = BlockCache(track_writes=False)
+
+    def match(self, news: list[NewCustomer]) -> None:
+        checked = [new for new in news if new.prepared is not None and not new.prepared[2]]
+        keys = [(new.prepared[0].name_normalised, new.prepared[0].credit_code)  # type: ignore[index]
+                for new in checked]  # fmt: skip
+        found = archive_hits_many(keys, blocks=self.blocks, using=ahead_process.reader())
+        for new, hits in zip(checked, found, strict=True):
+            new.archive_hits = hits
 
 
 def _new_customer(plan: RowPlan, lookups: Lookups) -> NewCustomer:

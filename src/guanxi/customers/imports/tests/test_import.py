@@ -566,6 +566,18 @@ def _outcome(job: ImportJob) -> tuple:
     return (job.status, job.created_count, job.error_count, customers, contacts, history, report)
 
 
+def record_pids(monkeypatch, name, path):
+    """Have services.<name> write the id of the process calling it to `path`."""
+    original = getattr(services, name)
+
+    def recording(*args, **kwargs):
+        with path.open("a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services, name, recording)
+
+
 @pytest.mark.skipif(not ahead.available(), reason="needs fork")
 def test_rows_checked_ahead_in_a_second_process_import_the_same(
     org, monkeypatch, settings, tmp_path
@@ -574,14 +586,7 @@ def test_rows_checked_ahead_in_a_second_process_import_the_same(
     (core.ahead); what lands in the archive, the history and the report is the same."""
     monkeypatch.setattr(services, "CHUNK_ROWS", 16)
     planned_by = tmp_path / "pids"
-    original = services.plan_row
-
-    def recording(*args, **kwargs):
-        with planned_by.open("a") as handle:
-            handle.write(f"{os.getpid()}\n")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(services, "plan_row", recording)
+    record_pids(monkeypatch, "plan_row", planned_by)
     outcomes = {}
     for enabled in (True, False):
         settings.GUANXI_IMPORT_AHEAD = enabled
@@ -596,6 +601,52 @@ def test_rows_checked_ahead_in_a_second_process_import_the_same(
     assert outcomes[True][0][:3] == ("refused", 0, 7)
     assert outcomes[True][1][:3] == ("committed", 57, 7)
     assert outcomes[True] == outcomes[False]
+
+
+@pytest.mark.skipif(not ahead.available(), reason="needs fork")
+def test_duplicates_checked_ahead_against_the_archive_and_earlier_chunks(
+    transactional_db, org, monkeypatch, tmp_path
+):
+    """With nothing but committed data in the archive (no transaction open: the CLI, the
+    worker), the second process also reads the archive's name blocks for the duplicate
+    check, through a connection of its own; the importing process compares what it filed
+    in earlier chunks and earlier in the chunk. Near-duplicates of each kind are refused,
+    all-or-nothing and valid-only alike."""
+    monkeypatch.setattr(services, "CHUNK_ROWS", 4)
+    read_by = tmp_path / "pids"
+    read_by.write_text("")
+    record_pids(monkeypatch, "archive_hits_many", read_by)
+    make_customer(org.sales_bj, name="瑞丰建材有限公司")
+    names = [
+        "瑞丰建材科技有限公司",  # the archive's
+        "宏达物流有限公司",
+        "金鼎钢构有限公司",
+        "华森机电有限公司",
+        "宏达物流科技有限公司",  # row 3's, filed in the chunk before
+        "鑫源装饰有限公司",
+        "泰和化工有限公司",
+        "泰和化工科技有限公司",  # the row before's, in the same chunk
+        "凯盛电气有限公司",
+        "永利幕墙有限公司",
+    ]
+    rows = [[name] for name in names]
+    expected = {2: "瑞丰建材有限公司", 6: "宏达物流有限公司", 9: "泰和化工有限公司"}
+
+    refused = run(org.sales_bj, xlsx_upload(["客户"], rows))
+    assert refused.status == ImportJob.Status.REFUSED
+    assert Customer.objects.count() == 1
+    committed = run(org.sales_bj, xlsx_upload(["客户"], rows), valid_only=True)
+    assert (committed.status, committed.created_count) == (ImportJob.Status.COMMITTED, 7)
+    for job in (refused, committed):
+        errors = {int(r[0]): r[3] for r in report_rows(job)[1:]}
+        assert set(errors) == set(expected)
+        for row, candidate in expected.items():
+            assert errors[row].startswith("已有名称相同或相近的客户档案")
+            assert f"{candidate}（" in errors[row]
+    pids = set(read_by.read_text().split())
+    assert str(os.getpid()) not in pids
+    # On a database a second connection can read (PostgreSQL, an SQLite file), it did.
+    assert bool(pids) == ahead.reader_possible()
 
 
 def test_a_running_job_cannot_be_started_twice(org):
