@@ -170,7 +170,7 @@ def test_fixing_the_file_and_importing_again_commits(org):
 
 def test_an_xlsx_imported_in_one_process_is_read_once_and_the_heap_left_as_it_was(org, monkeypatch):
     """Upload, start and the inline run share one reading of the workbook; the cycle
-    collector's freeze during the run is undone after it."""
+    collector's freeze and pause during the run are undone after it."""
     import gc
 
     import python_calamine
@@ -186,11 +186,16 @@ def test_an_xlsx_imported_in_one_process_is_read_once_and_the_heap_left_as_it_wa
 
     monkeypatch.setattr(reader.python_calamine.CalamineWorkbook, "from_path", counting)
     frozen = gc.get_freeze_count()
+    collecting = []
+    real_freeze = gc.freeze
+    monkeypatch.setattr(gc, "freeze", lambda: (collecting.append(gc.isenabled()), real_freeze()))
     rows = [[str(n), company(n), valid_credit_code(1000 + n)] for n in range(1, 4)]
     job = run(org.supervisor_north, xlsx_upload(["序号", "客户", "统一社会信用代码"], rows))
     assert (job.status, job.created_count) == (ImportJob.Status.COMMITTED, 3)
     assert len(opened) == 1
+    assert collecting == [True]  # the run froze the heap with the collector on
     assert gc.get_freeze_count() == frozen
+    assert gc.isenabled()
 
 
 # --- reading ----------------------------------------------------------------------------------
