@@ -17,10 +17,10 @@ are the caller's own (the same server session, the same transaction). Every quer
 is refused (AheadQueryRefused, raised in the caller, so the mistake fails loudly), and the
 child ends with os._exit, which runs no clean-up that could close them. Work that reads
 what is committed (the import's duplicate check reads the archive's name blocks) may
-open a connection of its own: reader(), where the caller checked reader_possible(). An exception in
-the child is raised in the caller at the item where it happened: the same exception when
-it can be pickled (a DomainError keeps its message), else AheadFailed; either way with
-the child's traceback as its cause. Where fork is not available, or `enabled` is False,
+open a connection of its own: reader(), where the caller checked reader_possible(). An
+exception in the child is raised in the caller at the item where it happened: the same
+exception when it can be pickled (a DomainError keeps its message), else AheadFailed;
+either way with the child's traceback as its cause. Where fork is not available, or `enabled` is False,
 the iterator simply runs here.
 """
 

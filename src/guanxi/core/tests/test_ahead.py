@@ -156,3 +156,22 @@ def test_closing_early_stops_the_child(monkeypatch):
     (process,) = started
     assert process.exitcode == -signal.SIGTERM
     assert not [p for p in multiprocessing.active_children() if p.name == "guanxi-ahead"]
+
+
+def test_a_reading_connection_of_its_own_is_for_the_child_only(transactional_db):
+    """reader(): in the child, a new connection that reads what is committed (where
+    reader_possible says a second connection can); in the caller, a programming error."""
+    with pytest.raises(RuntimeError):
+        ahead.reader()
+    Department.objects.create(name="成都分公司")
+
+    def counted() -> Iterator[int]:
+        from django.db import connections
+
+        with connections[ahead.reader()].cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM org_department WHERE name = %s", ["成都分公司"])
+            yield cursor.fetchone()[0]
+
+    if not ahead.reader_possible():  # SQLite in memory: a second connection sees nothing
+        pytest.skip("the test database cannot be read by a second connection")
+    assert list(ahead.prefetch(counted())) == [1]
