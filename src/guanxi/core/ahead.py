@@ -20,8 +20,8 @@ what is committed (the import's duplicate check reads the archive's name blocks)
 open a connection of its own: reader(), where the caller checked reader_possible(). An
 exception in the child is raised in the caller at the item where it happened: the same
 exception when it can be pickled (a DomainError keeps its message), else AheadFailed;
-either way with the child's traceback as its cause. Where fork is not available, or `enabled` is False,
-the iterator simply runs here.
+either way with the child's traceback as its cause. Where fork is not available, or
+`enabled` is False, the iterator simply runs here.
 """
 
 from __future__ import annotations

@@ -540,8 +540,9 @@ def _planned(
     unsaved customer the archive's rules make of it (customer_services.new_customer, as
     customer_create_many calls it) and, when those rules pass, its history row's changes
     and its search tokens (SQLite: search.bulk); with `match_ahead`, the duplicate check's
-    archive hits too (read through the second process's own connection). Pure Python, which core.ahead can run in a second process while this one writes the
-    chunk before. A row that turns out to update a customer does not use its own."""
+    archive hits too (read through the second process's own connection). Pure Python,
+    which core.ahead can run in a second process while this one writes the chunk before.
+    A row that turns out to update a customer does not use its own."""
     types = customer_services.customer_types()
     language = get_language()
     tokens = bulk.wants_tokens()
@@ -589,11 +590,14 @@ class _ArchiveAhead:
         self.blocks = BlockCache(track_writes=False)
 
     def match(self, news: list[NewCustomer]) -> None:
-        checked = [new for new in news if new.prepared is not None and not new.prepared[2]]
-        keys = [(new.prepared[0].name_normalised, new.prepared[0].credit_code)  # type: ignore[index]
-                for new in checked]  # fmt: skip
+        checked = [
+            (new, new.prepared[0])
+            for new in news
+            if new.prepared is not None and not new.prepared[2]
+        ]
+        keys = [(customer.name_normalised, customer.credit_code) for _new, customer in checked]
         found = archive_hits_many(keys, blocks=self.blocks, using=ahead_process.reader())
-        for new, hits in zip(checked, found, strict=True):
+        for (new, _customer), hits in zip(checked, found, strict=True):
             new.archive_hits = hits
 
 
