@@ -208,19 +208,30 @@ def insert_rows(
             return new_ids
         marks = ", ".join(["%s"] * len(columns))
         if connection.vendor == "sqlite" and _has_triggers(cursor, meta.db_table):
-            stage = quote(f"gx_stage_{meta.db_table}")
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "
-                           f"SELECT {names} FROM {table} WHERE 0")  # fmt: skip
-            cursor.executemany(f"INSERT INTO temp.{stage} ({names}) VALUES ({marks})", rows)
-            cursor.execute(f"INSERT INTO {table} ({names}) "
-                           f"SELECT {names} FROM temp.{stage} ORDER BY rowid")  # fmt: skip
-            cursor.execute(f"DELETE FROM temp.{stage}")
+            staged_insert(cursor, meta.db_table, columns, rows)
         else:
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
         if ids:
             cursor.execute(f"SELECT {pk} FROM {table} ORDER BY {pk} DESC LIMIT %s", [len(rows)])
             new_ids = sorted(row[0] for row in cursor.fetchall())
     return new_ids
+
+
+def staged_insert(cursor: Any, table: str, columns: list[str], rows: list[Any]) -> None:
+    """SQLite: INSERT rows into `table` through a TEMP table of the same columns and one
+    INSERT … SELECT in the rows' order, so that the FTS5 rows its triggers write are
+    indexed together (see insert_rows); also for tables that are no model's (the search
+    index's token rows)."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    stage = quote(f"gx_stage_{table}")
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "
+                   f"SELECT {names} FROM {quote(table)} WHERE 0")  # fmt: skip
+    cursor.executemany(f"INSERT INTO temp.{stage} ({names}) VALUES ({marks})", rows)
+    cursor.execute(f"INSERT INTO {quote(table)} ({names}) "
+                   f"SELECT {names} FROM temp.{stage} ORDER BY rowid")  # fmt: skip
+    cursor.execute(f"DELETE FROM temp.{stage}")
 
 
 def _has_triggers(cursor: Any, table: str) -> bool:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db import connection
 
+from guanxi.core.rows import staged_insert
 from guanxi.customers.search.tokens import names_insert
 
 _PAUSED = "customers_search_paused"
@@ -46,18 +47,9 @@ _NAMES = (
     f"DELETE FROM customers_search_names WHERE customer_id IN ({_CUSTOMERS})",
     names_insert(f"d.customer_id IN ({_CUSTOMERS})"),
 )
-# Token rows given by the caller: staged, then inserted by one statement in key order (so
-# that FTS5 indexes them together, as core.rows.insert_rows does for tables with triggers).
-_STAGE = "gx_stage_search_names"
-_GIVEN = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (customer_id INTEGER, tokens TEXT)",
+_DELETE_GIVEN = (
     "DELETE FROM customers_search_names WHERE customer_id IN "
-    "(SELECT value FROM json_each(%(customers)s))",
-)
-_GIVEN_INSERT = (
-    f"INSERT INTO customers_search_names (customer_id, tokens) "
-    f"SELECT customer_id, tokens FROM temp.{_STAGE} ORDER BY customer_id",
-    f"DELETE FROM temp.{_STAGE}",
+    "(SELECT value FROM json_each(%(customers)s))"
 )
 
 
@@ -116,10 +108,8 @@ def index_docs(
             for statement in _NAMES:
                 cursor.execute(statement, {"batch": batch})
             return
-        cursor.execute(_GIVEN[0])
-        cursor.execute(_GIVEN[1], {"customers": json.dumps(list(tokens))})
-        rows = [(pk, text) for pk, text in tokens.items() if text]
-        cursor.executemany(f"INSERT INTO temp.{_STAGE} (customer_id, tokens) VALUES (%s, %s)",
-                           rows)  # fmt: skip
-        for statement in _GIVEN_INSERT:
-            cursor.execute(statement)
+        cursor.execute(_DELETE_GIVEN, {"customers": json.dumps(list(tokens))})
+        # Staged and inserted in key order by one statement, so that FTS5 indexes the
+        # rows together (core.rows.staged_insert).
+        rows = sorted((pk, text) for pk, text in tokens.items() if text)
+        staged_insert(cursor, "customers_search_names", ["customer_id", "tokens"], rows)
