@@ -1,4 +1,6 @@
-"""Customer queryset helpers the set-based paths rely on."""
+"""Customer queryset helpers the set-based paths rely on, and the tables' indexes."""
+
+import importlib
 
 from django.db import connection
 
@@ -27,3 +29,28 @@ def test_holding_codes_reads_live_holders_through_the_live_code_index(org):
             cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
             plan = " ".join(str(row[-1]) for row in cursor.fetchall())
         assert "customer_unique_live_credit_code" in plan, plan
+
+
+def test_indexed_text_columns_keep_one_plain_index_and_no_pattern_index(db):
+    """Migration 0017: the archive's indexed text columns keep their plain index (equality
+    and range lookups) and, on PostgreSQL, lose the `…_like` pattern-ops twin that no
+    query reads."""
+    dropped = importlib.import_module("guanxi.customers.migrations.0017_drop_pattern_indexes")
+    tables = {"customer": "customers_customer", "contact": "customers_contact"}
+    with connection.cursor() as cursor:
+        for model_name, columns in dropped.PATTERN_INDEXED.items():
+            table = tables[model_name]
+            found = connection.introspection.get_constraints(cursor, table)
+            for column in columns:
+                plain = [
+                    name
+                    for name, info in found.items()
+                    if info["index"] and info["columns"] == [column] and not info["unique"]
+                ]
+                assert plain, (table, column)
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
+                    [table, "%pattern_ops%"],
+                )
+                assert cursor.fetchall() == [], table
