@@ -9,8 +9,9 @@ the search index (customers.search). So each new customer and contact wrote inde
 nobody reads, at random places in large trees.
 
 Measured at a million customers, 6,000 imported rows after a checkpoint: these six
-indexes were 12 % of the import's WAL (117 of 910 MB, nearly all full-page images); at
-20,000 rows, alternating, 440 and 410 rows/s without and with them. 245 MB at a million.
+indexes were a tenth of the import's WAL (about 90 of 910 MB, nearly all full-page
+images); at 20,000 rows, alternating, 440 and 410 rows/s without and with them. 245 MB
+at a million.
 
 Django drops a `…_like` index with IF EXISTS when a field's index changes, so later
 migrations of these fields still run. SQLite has no such indexes: nothing there.
