@@ -31,7 +31,7 @@ def test_holding_codes_reads_live_holders_through_the_live_code_index(org):
         assert "customer_unique_live_credit_code" in plan, plan
 
 
-def test_indexed_text_columns_keep_one_plain_index_and_no_pattern_index(db):
+def test_indexed_text_columns_keep_their_plain_index_and_lose_the_pattern_one(db):
     """Migration 0017: the archive's indexed text columns keep their plain index (equality
     and range lookups) and, on PostgreSQL, lose the `…_like` pattern-ops twin that no
     query reads."""
