@@ -2,6 +2,7 @@
 
 import importlib
 
+from django.apps import apps
 from django.db import connection
 
 from guanxi.core.testing import REAL_CREDIT_CODES, make_customer
@@ -36,10 +37,9 @@ def test_indexed_text_columns_keep_their_plain_index_and_lose_the_pattern_one(db
     and range lookups) and, on PostgreSQL, lose the `…_like` pattern-ops twin that no
     query reads."""
     dropped = importlib.import_module("guanxi.customers.migrations.0017_drop_pattern_indexes")
-    tables = {"customer": "customers_customer", "contact": "customers_contact"}
     with connection.cursor() as cursor:
         for model_name, columns in dropped.PATTERN_INDEXED.items():
-            table = tables[model_name]
+            table = apps.get_model("customers", model_name)._meta.db_table
             found = connection.introspection.get_constraints(cursor, table)
             for column in columns:
                 plain = [
