@@ -729,25 +729,3 @@ def test_a_small_scope_is_read_from_its_ids(org, book, monkeypatch):
     monkeypatch.setattr(index, "SMALL_SCOPE", 3000)
     monkeypatch.setattr(index, "SMALL_SHARE", 0.0)
     assert index.small_scope_ids(supervisor) is None  # a large share of the archive
-
-
-def test_sqlite_fts_tables_merge_sixteen_segments_at_a_time(org, plan):
-    """Migration 0018: both FTS5 tables merge segments sixteen at a time; customers
-    written in more separate flushes than that (each savepoint flushes one segment) are
-    all found, by a three-character query (trigram table) and a two-character one (the
-    names' tokens)."""
-    import importlib
-
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite only: FTS5")
-    migration = importlib.import_module("guanxi.customers.migrations.0018_search_fts_automerge")
-    with connection.cursor() as cursor:
-        for table in migration.FTS_TABLES:
-            cursor.execute(f"SELECT v FROM {table}_config WHERE k = 'automerge'")
-            assert cursor.fetchone() == (16,), table
-    cities = "北京上海天津重庆广州深圳杭州南京武汉成都西安沈阳大连青岛厦门宁波苏州无锡长沙郑州"
-    names = {f"{cities[2 * n : 2 * n + 2]}澜沧江物流有限公司" for n in range(20)}
-    for name in sorted(names):  # the names differ only in their city: confirmed
-        services.customer_create(actor=org.sales_bj, data={"name": name}, confirm_duplicate=True)
-    assert found(org.sales_bj, "澜沧江") == names
-    assert found(org.sales_bj, "澜沧") == names
