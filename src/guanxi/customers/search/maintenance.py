@@ -7,15 +7,26 @@ PostgreSQL's autovacuum keeps its statistics and visibility map by itself (the c
 indexes of the ledger are read without the table only where the map says a page is all
 visible); VACUUM (ANALYZE) here is only a nudge, e.g. after a bulk load.
 
-Call update_statistics() periodically (the worker's timer, daily) and after a large
-import. A full ANALYZE takes seconds at a million customers. It must be full: SQLite's
-sampled ANALYZE (analysis_limit) saw 2,000 rows of `deleted_at` and concluded that a value
-matches 2,000 rows, which brings back the whole-archive sort.
+Call update_statistics() periodically (daily: `python -m guanxi sweep --only search`)
+and after a large import. A full ANALYZE takes seconds at a million customers. It must be
+full: SQLite's sampled ANALYZE (analysis_limit) saw 2,000 rows of `deleted_at` and
+concluded that a value matches 2,000 rows, which brings back the whole-archive sort.
+
+SQLite's FTS5 tables (the trigram docs and the names' tokens) keep every write as a
+segment, merged in the background of later writes, and a deleted doc as a tombstone
+beside its entries until their segments merge: a query reads them all.
+compact_search_index() merges each table into one segment, dropping the tombstones. At a
+million customers, after 300,000 imported customers were removed again, it took 14 s and
+brought search p95 from 53.5 / 77.0 ms back to 32.7 / 39.7 ms (docs/benchmarks.md,
+session 13). PostgreSQL: its GIN indexes' pending lists and dead entries are autovacuum's.
 """
 
 from __future__ import annotations
 
 from django.db import connection
+
+# SQLite's FTS5 tables of the search index (migrations 0006 and 0016).
+FTS_TABLES = ("customers_search_fts", "customers_search_name_fts")
 
 
 def update_statistics() -> None:
@@ -27,3 +38,14 @@ def update_statistics() -> None:
             cursor.execute("VACUUM (ANALYZE)")
         else:
             cursor.execute("ANALYZE")
+
+
+def compact_search_index() -> None:
+    """SQLite: merge each FTS5 table of the search index into one segment (FTS5's
+    'optimize'), without the deleted docs' entries. Holds the write lock while it runs
+    (seconds at a million customers): run it when few write, e.g. nightly."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for table in FTS_TABLES:
+            cursor.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")

@@ -24,6 +24,7 @@ from guanxi import policy
 from guanxi.customers.dedup.normalise import normalise_name
 from guanxi.customers.demo import DEFAULT_SEED, DemoGenerator, seed_demo
 from guanxi.customers.models import Contact, Customer, Industry, Region, Tag
+from guanxi.customers.search.maintenance import compact_search_index, update_statistics
 from guanxi.org.models import Department, User
 
 BATCH = 5000
@@ -271,20 +272,22 @@ def build_dataset(
 
 
 def analyse() -> None:
-    """Planner statistics, as production has them. PostgreSQL: what autovacuum does.
-    SQLite: what the project must run periodically (ADR 0004; PRAGMA optimize) — without
-    sqlite_stat1 the planner takes `deleted_at IS NULL` for a selective index and sorts the
-    whole archive for every list page."""
-    from guanxi.customers.search.maintenance import update_statistics
-
+    """The archive's upkeep, as production runs it nightly (`sweep --only search`):
+    planner statistics (PostgreSQL: what autovacuum does; SQLite: without sqlite_stat1 the
+    planner takes `deleted_at IS NULL` for a selective index and sorts the whole archive
+    for every list page) and, on SQLite, the FTS5 index merged into one segment (the
+    tombstones of customers removed by earlier runs slow every search down)."""
     update_statistics()
+    compact_search_index()
 
 
 def remove_customers_after(top: int) -> None:
     """Undo what a benchmark added to the archive (an import): the customers with ids above
     `top` and the rows hanging on them. Plain DELETEs by id range, referencing tables
     first (the ORM's delete would read back every id of a 100,000-row import once per
-    related table); the search index follows by its triggers. History rows stay."""
+    related table); the search index follows by its triggers, and on SQLite its FTS5
+    tables are merged again (compact_search_index), so that the next round does not read
+    or merge the removed customers' tombstones. History rows stay."""
     if not Customer.objects.filter(pk__gt=top).exists():
         return
     meta = Customer._meta
@@ -304,3 +307,4 @@ def remove_customers_after(top: int) -> None:
                     )
         cursor.execute(f"DELETE FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} > %s",
                        [top])  # fmt: skip
+    compact_search_index()
