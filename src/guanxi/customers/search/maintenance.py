@@ -7,8 +7,8 @@ PostgreSQL's autovacuum keeps its statistics and visibility map by itself (the c
 indexes of the ledger are read without the table only where the map says a page is all
 visible); VACUUM (ANALYZE) here is only a nudge, e.g. after a bulk load.
 
-Call update_statistics() periodically (daily: `python -m guanxi sweep --only search`)
-and after a large import. A full ANALYZE takes seconds at a million customers. It must be
+Call upkeep() (both functions below) nightly: `python -m guanxi sweep --only search`;
+update_statistics() also after a large import. A full ANALYZE takes seconds at a million customers. It must be
 full: SQLite's sampled ANALYZE (analysis_limit) saw 2,000 rows of `deleted_at` and
 concluded that a value matches 2,000 rows, which brings back the whole-archive sort.
 
@@ -27,6 +27,12 @@ from django.db import connection
 
 # SQLite's FTS5 tables of the search index (migrations 0006 and 0016).
 FTS_TABLES = ("customers_search_fts", "customers_search_name_fts")
+
+
+def upkeep() -> None:
+    """The nightly upkeep: planner statistics, then the FTS5 index compacted (SQLite)."""
+    update_statistics()
+    compact_search_index()
 
 
 def update_statistics() -> None:

@@ -43,7 +43,7 @@ class Command(BaseCommand):
         from django.core.management import call_command
 
         from guanxi.customers.imports.services import import_files_sweep
-        from guanxi.customers.search.maintenance import compact_search_index, update_statistics
+        from guanxi.customers.search.maintenance import upkeep
 
         chosen = options["only"] or HOURLY
         if "import-files" in chosen:
@@ -56,8 +56,7 @@ class Command(BaseCommand):
             call_command("credit_sweep", stdout=self.stdout)
         if "search" in chosen:
             started = time.monotonic()
-            update_statistics()
-            compact_search_index()
+            upkeep()
             self.stdout.write(
                 f"search: 已更新查询统计并整理检索索引，用时 {time.monotonic() - started:.1f} 秒。"
             )

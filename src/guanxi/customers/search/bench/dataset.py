@@ -24,7 +24,7 @@ from guanxi import policy
 from guanxi.customers.dedup.normalise import normalise_name
 from guanxi.customers.demo import DEFAULT_SEED, DemoGenerator, seed_demo
 from guanxi.customers.models import Contact, Customer, Industry, Region, Tag
-from guanxi.customers.search.maintenance import compact_search_index, update_statistics
+from guanxi.customers.search.maintenance import compact_search_index, upkeep
 from guanxi.org.models import Department, User
 
 BATCH = 5000
@@ -277,8 +277,7 @@ def analyse() -> None:
     planner takes `deleted_at IS NULL` for a selective index and sorts the whole archive
     for every list page) and, on SQLite, the FTS5 index merged into one segment (the
     tombstones of customers removed by earlier runs slow every search down)."""
-    update_statistics()
-    compact_search_index()
+    upkeep()
 
 
 def remove_customers_after(top: int) -> None:
