@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from guanxi.audit import services as audit
@@ -89,3 +91,34 @@ def test_record_batch_writes_what_record_writes(org):
     assert many[1].ip == "10.8.0.7" and many[1].actor_id == org.sales_bj.pk
     assert many[0].changes == {"name": [None, customer.name], "capital": [None, "5.5"]}
     assert many[1].changes["7"] == ["2026-01-02", None]
+
+
+def test_history_text_keeps_chinese_as_itself_and_reads_escaped_rows(org):
+    """The log stores Chinese characters as themselves (ChangesEncoder: half the bytes of
+    \\uXXXX escapes), through record() and record_batch() alike; rows written escaped
+    before read the same."""
+    from django.db import connection
+
+    customer = make_customer(org.sales_bj, name="北京星河建材有限公司")
+    one = audit.record(
+        actor=org.sales_bj, action="customer.updated", obj=customer,
+        changes={"name": ["旧名", "北京星河建材有限公司"]},
+    )  # fmt: skip
+    audit.record_batch(
+        actor=org.sales_bj,
+        entries=[("customer.created", customer, audit.encode_changes({"name": [None, "星河"]}))],
+    )
+    batch = AuditEvent.objects.order_by("-id").first()
+    table = AuditEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT changes FROM {table} WHERE id IN (%s, %s) ORDER BY id",
+                       [one.pk, batch.pk])  # fmt: skip
+        stored = [row[0] if isinstance(row[0], str) else json.dumps(row[0], ensure_ascii=False)
+                  for row in cursor.fetchall()]  # fmt: skip
+    assert "北京星河建材有限公司" in stored[0] and "\\u" not in stored[0]
+    assert "星河" in stored[1] and "\\u" not in stored[1]
+    # A row stored with escapes (as before) reads as the same changes.
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET changes = %s WHERE id = %s",
+                       ['{"name": [null, "\\u661f\\u6cb3"]}', batch.pk])  # fmt: skip
+    assert AuditEvent.objects.get(pk=batch.pk).changes == {"name": [None, "星河"]}
