@@ -148,13 +148,16 @@ def customer_create_many(
     items: Sequence[NewCustomer],
     confirm_duplicate: bool = False,
     blocks: BlockCache | None = None,
+    taken_codes: set[str] | None = None,
 ) -> list[Outcome]:
     """File every valid item; one Outcome per item, in order. Each item is refused
     exactly when customer_create (called for the items one after another) would refuse
     it, with the same error; the others are written with the same history rows
     (customer.created, contact.created) as the single service writes. `blocks`: name
     blocks kept across the calls of one transaction (dedup.matching.BlockCache); the
-    customers filed here are added to it."""
+    customers filed here are added to it. `taken_codes`: the credit codes live customers
+    hold, as the caller read them in this transaction with nothing written since (at least
+    those of the items); else they are read here."""
     services._require(actor, "customers.add_customer")
     outcomes = [Outcome() for _item in items]
     types = services.customer_types()
@@ -167,7 +170,7 @@ def customer_create_many(
         )
         checked.append((_Built(index, item, customer, contacts), errors, fields_valid))
     codes = {b.customer.credit_code for b, _e, valid in checked if valid and b.customer.credit_code}
-    taken = _taken_codes(codes)
+    taken = _taken_codes(codes) if taken_codes is None else taken_codes & codes
     for candidate, errors, fields_valid in checked:
         if fields_valid and candidate.customer.credit_code in taken:
             outcomes[candidate.index].error = services.duplicate_credit_code()

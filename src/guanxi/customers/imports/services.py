@@ -738,6 +738,7 @@ def _apply_chunk(
     one."""
     context = _ChunkContext.load(actor, plans)
     actions = ["unchanged"] * len(plans)
+    updated = False
     new: list[int] = []
     for index, plan in enumerate(plans):
         duplicate = seen.duplicate_of(plan)
@@ -759,15 +760,24 @@ def _apply_chunk(
             )
         else:
             actions[index] = _apply(actor, plan, existing, context, lookups)
-            if actions[index] == "updated" and blocks is not None:
-                blocks.clear()  # a name may have changed: its key moved to another block
+            if actions[index] == "updated":
+                updated = True
+                if blocks is not None:
+                    blocks.clear()  # a name may have changed: its key moved to another block
     items = []
     for index in new:
         item = new_customers[index]
         # A row with errors of its own is checked for the report, never written.
         item.check_only = bool(plans[index].errors)
         items.append(item)
-    outcomes = customer_create_many(actor=actor, items=items, blocks=blocks) if items else []
+    # The live codes the context read stand for the archive's unless a row of this chunk
+    # updated a customer (its code may have changed): then they are read again.
+    taken = None if updated else set(context.by_code)
+    outcomes = (
+        customer_create_many(actor=actor, items=items, blocks=blocks, taken_codes=taken)
+        if items
+        else []
+    )
     for index, outcome in zip(new, outcomes, strict=True):
         plan = plans[index]
         if outcome.error is not None:

@@ -663,3 +663,32 @@ def test_a_running_job_cannot_be_started_twice(org):
     with pytest.raises(Exception) as excinfo:
         services.import_job_start(actor=org.sales_bj, job=job)
     assert excinfo.value.code == "conflict"
+
+
+def test_a_chunk_reads_the_live_credit_codes_once_unless_it_updated_a_customer(org):
+    """The chunk's context reads which live customers hold the rows' codes; filing the new
+    customers uses that reading instead of asking again, unless a row of the chunk updated
+    a customer (whose code may have changed meanwhile). Codes taken stay refused."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    taken = make_customer(org.sales_bj, name="宏达物流有限公司", credit_code=valid_credit_code(21))
+    headers = ["客户", "统一社会信用代码"]
+
+    def code_reads(rows):
+        with CaptureQueriesContext(connection) as queries:
+            job = run(org.sales_bj, xlsx_upload(headers, rows))
+        reads = [q["sql"] for q in queries.captured_queries
+                 if q["sql"].startswith("SELECT") and '"credit_code" IN' in q["sql"]]  # fmt: skip
+        return job, len(reads)
+
+    job, reads = code_reads([["瑞丰建材有限公司", valid_credit_code(22)],
+                             ["金鼎钢构有限公司", valid_credit_code(23)]])  # fmt: skip
+    assert (job.status, job.created_count, reads) == (ImportJob.Status.COMMITTED, 2, 1)
+    # One row updates the customer holding its code (no change of code), one is new.
+    job, reads = code_reads([["宏达物流（北京）有限公司", taken.credit_code],
+                             ["华森机电有限公司", valid_credit_code(24)]])  # fmt: skip
+    assert (job.created_count, job.updated_count, reads) == (1, 1, 2)
+    taken.refresh_from_db()
+    assert taken.name == "宏达物流（北京）有限公司"
+    assert Customer.objects.filter(credit_code=taken.credit_code).count() == 1
