@@ -80,6 +80,9 @@ CHUNK_ROWS = 2000
 PREVIEW_ROWS = 20
 # Files up to this many rows are imported in the request; larger ones by the worker.
 INLINE_MAX_ROWS = 200
+# A committed import that filed or changed at least this many customers queues a refresh
+# of the planner statistics for the worker (customers.search.maintenance).
+STATISTICS_AFTER_ROWS = 10_000
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 STARTABLE = {ImportJob.Status.UPLOADED, ImportJob.Status.REFUSED, ImportJob.Status.FAILED}
 FINISHED = {ImportJob.Status.COMMITTED, ImportJob.Status.REFUSED, ImportJob.Status.FAILED}
@@ -416,6 +419,10 @@ def _run(actor: Any, job: ImportJob, progress: Progress | None, single_pass: boo
         message=_summary(result, committed),
         result=result,
     )
+    if committed and result.created + result.updated >= STATISTICS_AFTER_ROWS:
+        from guanxi.customers.imports.tasks import refresh_statistics_task
+
+        transaction.on_commit(refresh_statistics_task.enqueue)
     audit.record(
         actor=actor,
         action="import.committed" if committed else "import.refused",

@@ -7,10 +7,13 @@ PostgreSQL's autovacuum keeps its statistics and visibility map by itself (the c
 indexes of the ledger are read without the table only where the map says a page is all
 visible); VACUUM (ANALYZE) here is only a nudge, e.g. after a bulk load.
 
-Call upkeep() (both functions below) nightly: `python -m guanxi sweep --only search`;
-update_statistics() also after a large import. A full ANALYZE takes seconds at a million customers. It must be
-full: SQLite's sampled ANALYZE (analysis_limit) saw 2,000 rows of `deleted_at` and
-concluded that a value matches 2,000 rows, which brings back the whole-archive sort.
+Call upkeep() (both functions below) nightly: `python -m guanxi sweep --only search`.
+A large import queues update_statistics(tables=IMPORTED_TABLES) for the worker
+(customers.imports.tasks): a company's first import of its 100,000 customers would
+otherwise leave SQLite without statistics until the night. A full ANALYZE takes seconds
+at a million customers. It must be full: SQLite's sampled ANALYZE (analysis_limit) saw
+2,000 rows of `deleted_at` and concluded that a value matches 2,000 rows, which brings
+back the whole-archive sort.
 
 SQLite's FTS5 tables (the trigram docs and the names' tokens) keep every write as a
 segment, merged in the background of later writes, and a deleted doc as a tombstone
@@ -27,6 +30,8 @@ from django.db import connection
 
 # SQLite's FTS5 tables of the search index (migrations 0006 and 0016).
 FTS_TABLES = ("customers_search_fts", "customers_search_name_fts")
+# The tables an import fills, whose statistics the list and search plans read.
+IMPORTED_TABLES = ("customers_customer", "customers_contact", "customers_customer_tags")
 
 
 def upkeep() -> None:
@@ -35,12 +40,17 @@ def upkeep() -> None:
     compact_search_index()
 
 
-def update_statistics() -> None:
-    """Refresh the planner statistics of the current database."""
+def update_statistics(tables: tuple[str, ...] = ()) -> None:
+    """Refresh the planner statistics of the current database, or of these tables only
+    (ANALYZE of each; on PostgreSQL without the VACUUM)."""
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA analysis_limit = 0")
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        if tables:
+            for table in tables:
+                cursor.execute(f"ANALYZE {quote(table)}")
+        elif connection.vendor == "postgresql" and not connection.in_atomic_block:
             cursor.execute("VACUUM (ANALYZE)")
         else:
             cursor.execute("ANALYZE")

@@ -692,3 +692,33 @@ def test_a_chunk_reads_the_live_credit_codes_once_unless_it_updated_a_customer(o
     taken.refresh_from_db()
     assert taken.name == "宏达物流（北京）有限公司"
     assert Customer.objects.filter(credit_code=taken.credit_code).count() == 1
+
+
+def test_a_large_import_queues_fresh_planner_statistics(
+    org, monkeypatch, django_capture_on_commit_callbacks
+):
+    """After an import that files many customers the worker refreshes the statistics the
+    list and search plans read (a first import into an empty SQLite archive leaves none);
+    a small one queues nothing. (The tests' task backend runs a task when it is queued.)"""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(services, "STATISTICS_AFTER_ROWS", 3)
+    headers = ["客户", "统一社会信用代码"]
+
+    def analysed(rows):
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            job = run(org.sales_bj, xlsx_upload(headers, rows))
+        assert job.status == ImportJob.Status.COMMITTED
+        return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+
+    assert analysed([["瑞丰建材有限公司", valid_credit_code(31)]]) == []
+    statements = analysed([[company(n), valid_credit_code(40 + n)] for n in range(2, 5)])
+    assert len(statements) == 3 and "customers_customer" in statements[0]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'customers_customer'")
+            assert cursor.fetchone()[0] > 0
