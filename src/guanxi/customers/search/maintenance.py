@@ -41,15 +41,24 @@ def upkeep() -> None:
 
 
 def update_statistics(tables: tuple[str, ...] = ()) -> None:
-    """Refresh the planner statistics of the current database, or of these tables only
-    (ANALYZE of each; on PostgreSQL without the VACUUM)."""
+    """Refresh the planner statistics of the current database, or of these tables only.
+    SQLite: a table's indexes one by one, each ANALYZE a statement (and, outside a
+    transaction, a transaction) of its own, so that other writers get in between: at a
+    million customers one index takes up to 0.4 s, all of the customers' 1.1 s with the
+    pages cached and 21 s from disk, longer than a writer waits for the lock (20 s).
+    PostgreSQL: ANALYZE of each table, which does not block writers."""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA analysis_limit = 0")
         if tables:
             for table in tables:
-                cursor.execute(f"ANALYZE {quote(table)}")
+                if connection.vendor != "sqlite":
+                    cursor.execute(f"ANALYZE {quote(table)}")
+                    continue
+                cursor.execute(f"PRAGMA index_list({quote(table)})")
+                for index in [row[1] for row in cursor.fetchall()] or [table]:
+                    cursor.execute(f"ANALYZE {quote(index)}")
         elif connection.vendor == "postgresql" and not connection.in_atomic_block:
             cursor.execute("VACUUM (ANALYZE)")
         else:
