@@ -16,9 +16,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ChangesEncoder(json.JSONEncoder):
-    """The history's JSON with Chinese text as itself rather than as \\uXXXX escapes: a
-    Chinese character takes 3 bytes instead of 6, and a history row about half the space
-    (an import writes two rows per customer). Any JSON reader reads both forms."""
+    """The history's JSON with Chinese text as itself rather than as \\uXXXX escapes: on
+    SQLite, which stores the text as given, a Chinese character takes 3 bytes instead of 6
+    and a history row about half the space (an import writes two rows per customer);
+    PostgreSQL's jsonb stores either form decoded. Any JSON reader reads both forms."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ensure_ascii"] = False

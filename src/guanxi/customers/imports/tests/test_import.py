@@ -668,7 +668,8 @@ def test_a_running_job_cannot_be_started_twice(org):
 def test_a_chunk_reads_the_live_credit_codes_once_unless_it_updated_a_customer(org):
     """The chunk's context reads which live customers hold the rows' codes; filing the new
     customers uses that reading instead of asking again, unless a row of the chunk updated
-    a customer (whose code may have changed meanwhile). Codes taken stay refused."""
+    a customer (whose code may have changed meanwhile). A row whose code a customer holds
+    updates that customer: it is never filed twice."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
