@@ -727,3 +727,31 @@ def test_a_large_import_queues_fresh_planner_statistics(
         assert indexes <= {sql.split('"')[1] for sql in statements}
     else:
         assert len(statements) == 3 and "customers_customer" in statements[0]
+
+
+def test_the_run_holds_a_larger_sqlite_page_cache_and_restores_the_connections(org, monkeypatch):
+    """On SQLite an import runs with a page cache of SQLITE_CACHE_KIB (its indexes are
+    written at random places) and sets the connection's own size back afterwards."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's page cache")
+
+    def cache_size() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
+
+    before = cache_size()
+    during: list[int] = []
+    original = services._run_chunks
+
+    def recording(*args, **kwargs):
+        during.append(cache_size())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_run_chunks", recording)
+    job = run(org.sales_bj, xlsx_upload(["客户"], [["瑞丰建材有限公司"]]))
+    assert job.status == ImportJob.Status.COMMITTED
+    assert during == [-services.SQLITE_CACHE_KIB] and before != during[0]
+    assert cache_size() == before
