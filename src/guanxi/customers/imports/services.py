@@ -749,7 +749,6 @@ def _apply_chunk(
     one."""
     context = _ChunkContext.load(actor, plans)
     actions = ["unchanged"] * len(plans)
-    updated = False
     new: list[int] = []
     for index, plan in enumerate(plans):
         duplicate = seen.duplicate_of(plan)
@@ -771,10 +770,8 @@ def _apply_chunk(
             )
         else:
             actions[index] = _apply(actor, plan, existing, context, lookups)
-            if actions[index] == "updated":
-                updated = True
-                if blocks is not None:
-                    blocks.clear()  # a name may have changed: its key moved to another block
+            if actions[index] == "updated" and blocks is not None:
+                blocks.clear()  # a name may have changed: its key moved to another block
     items = []
     for index in new:
         item = new_customers[index]
@@ -783,7 +780,7 @@ def _apply_chunk(
         items.append(item)
     # The live codes the context read stand for the archive's unless a row of this chunk
     # updated a customer (its code may have changed): then they are read again.
-    taken = None if updated else set(context.by_code)
+    taken = None if "updated" in actions else set(context.by_code)
     outcomes = (
         customer_create_many(actor=actor, items=items, blocks=blocks, taken_codes=taken)
         if items

@@ -15,8 +15,11 @@ def import_job_run_task(job_id: int) -> None:
 
 @task()
 def refresh_statistics_task() -> None:
-    """Refresh the planner statistics of the tables an import fills, after a large one
+    """Refresh the planner statistics of the tables an import fills (customers, contacts,
+    tag links), whose statistics the list and search plans read, after a large one
     (customers.search.maintenance)."""
-    from guanxi.customers.search.maintenance import IMPORTED_TABLES, update_statistics
+    from guanxi.customers.models import Contact, Customer
+    from guanxi.customers.search.maintenance import update_statistics
 
-    update_statistics(tables=IMPORTED_TABLES)
+    models = (Customer, Contact, Customer.tags.through)
+    update_statistics(tables=tuple(model._meta.db_table for model in models))

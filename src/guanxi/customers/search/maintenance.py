@@ -8,7 +8,7 @@ indexes of the ledger are read without the table only where the map says a page 
 visible); VACUUM (ANALYZE) here is only a nudge, e.g. after a bulk load.
 
 Call upkeep() (both functions below) nightly: `python -m guanxi sweep --only search`.
-A large import queues update_statistics(tables=IMPORTED_TABLES) for the worker
+A large import queues update_statistics() of the tables it fills for the worker
 (customers.imports.tasks): a company's first import of its 100,000 customers would
 otherwise leave SQLite without statistics until the night. A full ANALYZE takes seconds
 at a million customers. It must be full: SQLite's sampled ANALYZE (analysis_limit) saw
@@ -30,8 +30,6 @@ from django.db import connection
 
 # SQLite's FTS5 tables of the search index (migrations 0006 and 0016).
 FTS_TABLES = ("customers_search_fts", "customers_search_name_fts")
-# The tables an import fills, whose statistics the list and search plans read.
-IMPORTED_TABLES = ("customers_customer", "customers_contact", "customers_customer_tags")
 
 
 def upkeep() -> None:
