@@ -296,7 +296,8 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
         if candidate.item.cooperation_status:
             customer.cooperation_status = candidate.item.cooperation_status
         customers.append(customer)
-    with bulk.paused():  # the search index: set-based below (SQLite)
+    # SQLite: the search index is written set-based below; the list pages' token, once
+    with bulk.paused():
         try:
             bulk_insert(Customer, customers)
         except IntegrityError:
@@ -327,6 +328,10 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
                 contact.customer = candidate.customer
                 contacts.append(contact)
         bulk_insert(Contact, contacts)
+        names = {b.index: _tag_names(b.item.tags) for b in accepted}
+        tags = _tags({name for item_names in names.values() for name in item_names})
+        links = [(b.customer.pk, tags[name].pk) for b in accepted for name in names[b.index]]
+        insert_rows(Customer.tags.through, ["customer_id", "tag_id"], links)
     bulk.index_docs(
         customer_ids=[c.pk for c in customers],
         contact_ids=[c.pk for c in contacts],
@@ -339,10 +344,6 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
         if bulk.wants_tokens()
         else None,
     )
-    names = {b.index: _tag_names(b.item.tags) for b in accepted}
-    tags = _tags({name for item_names in names.values() for name in item_names})
-    links = [(b.customer.pk, tags[name].pk) for b in accepted for name in names[b.index]]
-    insert_rows(Customer.tags.through, ["customer_id", "tag_id"], links)
     language = get_language()  # once for the batch (see services._snapshot)
 
     def history() -> Iterator[tuple[str, Any, dict[str, Any] | str]]:

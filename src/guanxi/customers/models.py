@@ -164,6 +164,7 @@ class Customer(ScopedModel, TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="customers",
         verbose_name=_("分支机构"),
+        db_index=False,  # customer_dept_updated_idx leads with it
     )
     source_channel = models.CharField(
         _("来源渠道"), max_length=20, choices=SourceChannel.choices, blank=True
@@ -173,6 +174,7 @@ class Customer(ScopedModel, TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="owned_customers",
         verbose_name=_("负责人"),
+        db_index=False,  # customer_owner_updated_idx leads with it
     )
     co_owners = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -200,7 +202,9 @@ class Customer(ScopedModel, TimeStampedModel):
         related_name="+",
         verbose_name=_("建档人"),
     )
-    deleted_at = models.DateTimeField(_("删除时间"), null=True, blank=True, db_index=True)
+    # These three are empty on nearly every customer: their indexes (in Meta) hold only
+    # the rows where they are set, so that filing a customer writes no entry to them.
+    deleted_at = models.DateTimeField(_("删除时间"), null=True, blank=True)
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -208,6 +212,7 @@ class Customer(ScopedModel, TimeStampedModel):
         blank=True,
         related_name="+",
         verbose_name=_("删除人"),
+        db_index=False,
     )
     merged_into = models.ForeignKey(
         "self",
@@ -216,6 +221,7 @@ class Customer(ScopedModel, TimeStampedModel):
         blank=True,
         related_name="+",
         verbose_name=_("合并至"),
+        db_index=False,
     )
 
     objects = CustomerQuerySet.as_manager()
@@ -240,6 +246,21 @@ class Customer(ScopedModel, TimeStampedModel):
         indexes = [
             models.Index(fields=["owner", "-updated_at"], name="customer_owner_updated_idx"),
             models.Index(fields=["department", "-updated_at"], name="customer_dept_updated_idx"),
+            models.Index(
+                fields=["-deleted_at"],
+                condition=Q(deleted_at__isnull=False),
+                name="customer_deleted_idx",
+            ),
+            models.Index(
+                fields=["deleted_by"],
+                condition=Q(deleted_by__isnull=False),
+                name="customer_deleted_by_idx",
+            ),
+            models.Index(
+                fields=["merged_into"],
+                condition=Q(merged_into__isnull=False),
+                name="customer_merged_into_idx",
+            ),
         ]
 
     def __str__(self) -> str:

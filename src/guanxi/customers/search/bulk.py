@@ -53,6 +53,11 @@ _DELETE_GIVEN = (
 )
 
 
+# The list pages' version token (migration 0014), which the paused INSERT triggers of
+# customers, contacts and tag links would each have replaced.
+_BUMP_PAGES = "UPDATE customers_cache_version SET token = random() WHERE name = 'customers:0'"
+
+
 def _applies() -> bool:
     return connection.vendor == "sqlite"
 
@@ -61,7 +66,9 @@ def _applies() -> bool:
 def paused() -> Iterator[None]:
     """Within: new docs get no index rows of their own (SQLite); call index_docs() for
     every customer and contact inserted meanwhile, after the block. Only for inserting
-    new rows: a customer renamed within would keep a doc without index rows.
+    new rows: a customer renamed within would keep a doc without index rows. New
+    customers, contacts and tag links do not replace the list pages' version token row
+    by row either (migration 0019): it is replaced once, here, in the same transaction.
 
     Must run inside the caller's transaction: the row that pauses the triggers is added
     and removed in it, so no other connection ever sees it (and a rollback takes it
@@ -73,6 +80,7 @@ def paused() -> Iterator[None]:
         raise RuntimeError("search.bulk.paused() needs a transaction")
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {_PAUSED} (id) VALUES (1)")
+        cursor.execute(_BUMP_PAGES)
     try:
         yield
     finally:

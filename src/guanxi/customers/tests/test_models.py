@@ -54,3 +54,40 @@ def test_indexed_text_columns_keep_their_plain_index_and_lose_the_pattern_one(db
                     [table, "%pattern_ops%"],
                 )
                 assert cursor.fetchall() == [], table
+
+
+def _plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # the tables are tiny here
+            cursor.execute("EXPLAIN " + sql, params)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return " ".join(str(row[-1]) for row in cursor.fetchall())
+
+
+def test_sparse_columns_are_read_through_partial_indexes(org):
+    """Migration 0018: deleted_at, deleted_by and merged_into are set on few customers;
+    their indexes hold those rows only, and the lookups on them still use the indexes.
+    owner and department are read through the list's composite indexes."""
+    survivor = make_customer(org.sales_bj, name="北京星河建材有限公司")
+    gone = make_customer(org.sales_bj, name="天津港湾贸易有限公司")
+    services.customer_delete(actor=org.director, customer_id=gone.pk)
+    Customer.objects.filter(pk=gone.pk).update(merged_into=survivor)
+    lookups = {
+        "customer_deleted_idx": Customer.objects.deleted().order_by("-deleted_at"),
+        "customer_deleted_by_idx": Customer.objects.filter(deleted_by=org.director),
+        "customer_merged_into_idx": Customer.objects.filter(merged_into=survivor),
+        "customer_owner_updated_idx": Customer.objects.filter(owner=org.sales_bj),
+        "customer_dept_updated_idx": Customer.objects.filter(department=org.beijing),
+    }
+    for index, queryset in lookups.items():
+        assert index in _plan(queryset.values_list("pk", flat=True)), index
+    assert list(lookups["customer_merged_into_idx"].values_list("pk", flat=True)) == [gone.pk]
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, Customer._meta.db_table)
+    single = {tuple(info["columns"]) for info in found.values() if info["index"]}
+    assert ("owner_id",) not in single and ("department_id",) not in single
+    partial = {name for name in found if name in lookups}
+    assert partial == set(lookups)

@@ -721,9 +721,13 @@ def test_a_large_import_queues_fresh_planner_statistics(
     if connection.vendor == "sqlite":  # index by index, each statement on its own
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA index_list(customers_customer)")
-            indexes = {row[1] for row in cursor.fetchall()}
+            listed = cursor.fetchall()
+            indexes = {row[1] for row in listed}
+            # ANALYZE leaves no row for an empty index: the partial ones (migration 0018)
+            # hold no customer here
+            whole = {row[1] for row in listed if not row[4]}
             cursor.execute("SELECT idx FROM sqlite_stat1 WHERE tbl = 'customers_customer'")
-            assert {row[0] for row in cursor.fetchall()} == indexes
+            assert {row[0] for row in cursor.fetchall()} >= whole
         assert indexes <= {sql.split('"')[1] for sql in statements}
     else:
         assert len(statements) == 3 and "customers_customer" in statements[0]
