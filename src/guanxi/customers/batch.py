@@ -296,7 +296,8 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
         if candidate.item.cooperation_status:
             customer.cooperation_status = candidate.item.cooperation_status
         customers.append(customer)
-    # SQLite: the search index is written set-based below; the list pages' token, once
+    # SQLite: the search docs and index are written set-based (index_docs); the list
+    # pages' token is replaced once
     with bulk.paused():
         try:
             bulk_insert(Customer, customers)
@@ -332,18 +333,18 @@ def _insert(actor: Any, accepted: list[_Built], types: dict) -> None:
         tags = _tags({name for item_names in names.values() for name in item_names})
         links = [(b.customer.pk, tags[name].pk) for b in accepted for name in names[b.index]]
         insert_rows(Customer.tags.through, ["customer_id", "tag_id"], links)
-    bulk.index_docs(
-        customer_ids=[c.pk for c in customers],
-        contact_ids=[c.pk for c in contacts],
-        tokens={
-            b.customer.pk: search_tokens(b.customer, b.contacts)
-            if b.item.search_tokens is None
-            else b.item.search_tokens
-            for b in accepted
-        }
-        if bulk.wants_tokens()
-        else None,
-    )
+        bulk.index_docs(
+            customer_ids=[c.pk for c in customers],
+            contact_ids=[c.pk for c in contacts],
+            tokens={
+                b.customer.pk: search_tokens(b.customer, b.contacts)
+                if b.item.search_tokens is None
+                else b.item.search_tokens
+                for b in accepted
+            }
+            if bulk.wants_tokens()
+            else None,
+        )
     language = get_language()  # once for the batch (see services._snapshot)
 
     def history() -> Iterator[tuple[str, Any, dict[str, Any] | str]]:

@@ -196,10 +196,10 @@ def test_a_batch_replaces_the_sqlite_token_once_not_per_row(org, book):
             )
             customer.tags.add(Tag.objects.create(name="暂停期间"))
             assert page_token() == bumped
-        bulk.index_docs(
-            customer_ids=[customer.pk],
-            contact_ids=list(customer.contacts.values_list("pk", flat=True)),
-        )
+            bulk.index_docs(
+                customer_ids=[customer.pk],
+                contact_ids=list(customer.contacts.values_list("pk", flat=True)),
+            )
         customer.tags.add(Tag.objects.create(name="暂停之后"))
         assert page_token() != bumped
 
