@@ -1,17 +1,16 @@
 """Indexing a large batch of new customers and contacts together (the import), SQLite.
 
-Row by row, every new search doc runs a trigger (migration 0016): its FTS5 row, its owner
-row, and its customer's name tokens written again — a few statements per doc, more than
-the customer's own row costs. For a batch, paused() makes that trigger stand aside (it
-fires only while customers_search_paused is empty, migration 0015) while the batch's
-customers and contacts are inserted, and so do the customers' and contacts' triggers that
-write the docs (migration 0020: a row trigger costs more than the row it writes). Before
-the block ends, index_docs() writes the batch's docs and the same index rows for them all
-with one INSERT … SELECT per table, in the index's key order, each customer's tokens once
-— or, when the
-caller has worked the tokens out (tokens.name_tokens, the import in its second process),
-those rows as given, which saves the statement's string work (two thirds of its time). The
-tests compare the result with a rebuild from the models (customers.search.tests.test_search).
+Row by row, every new customer and live contact runs a trigger writing its search doc
+(migration 0006), and every new doc one writing its FTS5 row, its owner row and its
+customer's name tokens again (migration 0016): a few statements per row, more than the
+customer's own row costs. For a batch, paused() makes these INSERT triggers stand aside
+(they fire only while customers_search_paused is empty, migrations 0015 and 0020) while
+the batch's customers and contacts are inserted. Before the block ends, index_docs()
+writes the batch's docs and the same index rows for them all with one INSERT … SELECT per
+table, in the index's key order, each customer's tokens once — or, when the caller has
+worked the tokens out (tokens.name_tokens, the import in its second process), those rows
+as given, which saves the statement's string work (two thirds of its time). The tests
+compare the result with a rebuild from the models (customers.search.tests.test_search).
 
 PostgreSQL needs neither: its INSERT triggers already work per statement (migration
 0013). There both functions do nothing.
