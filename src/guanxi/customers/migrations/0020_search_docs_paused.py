@@ -1,8 +1,8 @@
 """SQLite: a batch's new customers and contacts get their search docs set-based too.
 
 The row triggers of migration 0006 wrote one doc per new customer and live contact. Run
-once per row, the trigger cost more than the doc it wrote: at 100,000 customers (a
-scratch archive, one transaction) the customers' INSERT took 1.9–2.4 s with it and
+once per row, the trigger cost more than the doc it wrote: 100,000 customers into an
+empty scratch database, one transaction, the customers' INSERT took 1.9–2.4 s with it and
 1.1–1.3 s without, plus 0.1–0.3 s for the same docs by one INSERT … SELECT. These two
 INSERT triggers now stand aside while customers_search_paused holds a row (migration
 0015), like the docs' own, and customers.search.bulk.index_docs() writes the batch's
