@@ -18,14 +18,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+# The single-column indexes Django had made (index name, column), dropped here.
 _DROPPED = (
-    "customers_customer_owner_id_fbb2798e",
-    "customers_customer_department_id_738c8343",
-    "customers_customer_deleted_at_3fde6325",
-    "customers_customer_deleted_by_id_0493fee8",
-    "customers_customer_merged_into_id_2994ddb6",
-)
-_RESTORED = (
     ("customers_customer_owner_id_fbb2798e", "owner_id"),
     ("customers_customer_department_id_738c8343", "department_id"),
     ("customers_customer_deleted_at_3fde6325", "deleted_at"),
@@ -45,10 +39,10 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             database_operations=[
                 migrations.RunSQL(
-                    [f"DROP INDEX IF EXISTS {name}" for name in _DROPPED],
+                    [f"DROP INDEX IF EXISTS {name}" for name, _column in _DROPPED],
                     [
                         f'CREATE INDEX {name} ON "customers_customer" ("{column}")'
-                        for name, column in _RESTORED
+                        for name, column in _DROPPED
                     ],
                 ),
             ],
